@@ -1,0 +1,6 @@
+"""GetProfileFunction: GET /api/v1/profiles/me."""
+
+from social_sync.api import get_profile_api, serve
+
+app = get_profile_api()
+lambda_handler = serve(app)

@@ -1,0 +1,6 @@
+"""SyncInstagramFunction: POST /api/v1/profiles/social-sync/instagram."""
+
+from social_sync.api import serve, sync_api
+
+app = sync_api("instagram")
+lambda_handler = serve(app)

@@ -1,0 +1,6 @@
+"""SyncTikTokFunction: POST /api/v1/profiles/social-sync/tiktok."""
+
+from social_sync.api import serve, sync_api
+
+app = sync_api("tiktok")
+lambda_handler = serve(app)

@@ -1,0 +1,6 @@
+"""SyncTwitchFunction: POST /api/v1/profiles/social-sync/twitch."""
+
+from social_sync.api import serve, sync_api
+
+app = sync_api("twitch")
+lambda_handler = serve(app)

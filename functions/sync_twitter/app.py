@@ -1,0 +1,6 @@
+"""SyncTwitterFunction: POST /api/v1/profiles/social-sync/twitter."""
+
+from social_sync.api import serve, sync_api
+
+app = sync_api("twitter")
+lambda_handler = serve(app)

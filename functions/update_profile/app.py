@@ -1,0 +1,6 @@
+"""UpdateProfileFunction: PUT /api/v1/profiles/me."""
+
+from social_sync.api import serve, update_profile_api
+
+app = update_profile_api()
+lambda_handler = serve(app)

@@ -1,0 +1,1 @@
+"""Social Sync: the Lambda layer shared by every function of the service."""

@@ -1,0 +1,220 @@
+"""The HTTP edge: API Gateway HTTP API (payload 2.0) events in, the documented JSON out.
+
+Each function binds one of the factories below at import time, so settings are
+checked and the DynamoDB client is created once per container:
+
+    app = sync_api("tiktok")
+    lambda_handler = serve(app)
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import boto3
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.logging import correlation_paths
+from botocore.config import Config
+from pydantic import BaseModel, ValidationError
+
+from social_sync.errors import (
+    ClientStatsRefused,
+    ConcurrentUpdateConflict,
+    DomainError,
+    FieldError,
+    InvalidRequest,
+    PayloadTooLarge,
+    ProfileNotFound,
+    StoreUnavailable,
+    SyncByHandleUnavailable,
+    SyncTooSoon,
+    Unauthenticated,
+)
+from social_sync.models import Platform, Profile, ProfileUpdate, SocialSyncRequest, utc_now
+from social_sync.profiles import get_profile, sync_platform, update_profile
+from social_sync.settings import Settings
+from social_sync.store import DynamoProfileStore
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+API_PREFIX = "/api/v1"
+MAX_BODY_BYTES = 16 * 1024
+
+LambdaHandler = Callable[[dict[str, Any], "LambdaContext"], dict[str, Any]]
+RequestT = TypeVar("RequestT", bound=BaseModel)
+
+logger = Logger()
+
+_STATUS: dict[type[DomainError], int] = {
+    InvalidRequest: 400,
+    Unauthenticated: 401,
+    ClientStatsRefused: 403,
+    ProfileNotFound: 404,
+    PayloadTooLarge: 413,
+    SyncTooSoon: 429,
+    SyncByHandleUnavailable: 501,
+    ConcurrentUpdateConflict: 503,
+    StoreUnavailable: 503,
+}
+
+
+def serve(app: APIGatewayHttpResolver) -> LambdaHandler:
+    """The Lambda entry point for a resolver, logging with the request's correlation id."""
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return app.resolve(event, context)
+
+    return lambda_handler
+
+
+def sync_api(platform: Platform) -> APIGatewayHttpResolver:
+    """POST /api/v1/profiles/social-sync/<platform>: save one platform's numbers into the caller's profile."""
+    settings, store = _dependencies()
+    app = _resolver()
+
+    @app.post(f"{API_PREFIX}/profiles/social-sync/{platform}")
+    def sync() -> dict[str, Any]:
+        user_id = caller_id(app.current_event)
+        request = parse_body(app.current_event, SocialSyncRequest)
+        profile = sync_platform(store, settings, user_id, platform, request, utc_now)
+        logger.info("platform synced", extra={"user_id": user_id, "platform": platform})
+        return _profile_response(profile, f"Social media {platform.capitalize()} synced successfully")
+
+    return app
+
+
+def get_profile_api() -> APIGatewayHttpResolver:
+    """GET /api/v1/profiles/me: the caller's profile."""
+    _, store = _dependencies()
+    app = _resolver()
+
+    @app.get(f"{API_PREFIX}/profiles/me")
+    def read() -> dict[str, Any]:
+        return _profile_response(get_profile(store, caller_id(app.current_event)))
+
+    return app
+
+
+def update_profile_api() -> APIGatewayHttpResolver:
+    """PUT /api/v1/profiles/me: change the caller's editable fields."""
+    _, store = _dependencies()
+    app = _resolver()
+
+    @app.put(f"{API_PREFIX}/profiles/me")
+    def update() -> dict[str, Any]:
+        user_id = caller_id(app.current_event)
+        changes = parse_body(app.current_event, ProfileUpdate)
+        profile = update_profile(store, user_id, changes, utc_now())
+        return _profile_response(profile, "Profile updated successfully")
+
+    return app
+
+
+def caller_id(event: APIGatewayProxyEventV2) -> str:
+    """The `sub` claim the JWT authorizer verified; the only source of the caller's identity."""
+    authorizer = event.raw_event.get("requestContext", {}).get("authorizer") or {}
+    claims = (authorizer.get("jwt") or {}).get("claims") or {}
+    sub = claims.get("sub")
+    if not isinstance(sub, str) or not sub:
+        raise Unauthenticated("Unauthorized")
+    return sub
+
+
+def parse_body(event: APIGatewayProxyEventV2, model: type[RequestT]) -> RequestT:
+    """The request body as `model`, or InvalidRequest / PayloadTooLarge saying what is wrong."""
+    raw = event.body or ""
+    try:
+        data = base64.b64decode(raw, validate=True) if event.is_base64_encoded else raw.encode()
+    except binascii.Error as error:
+        raise InvalidRequest("The request body must be JSON") from error
+    if len(data) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"The request body is over {MAX_BODY_BYTES // 1024} KiB")
+    try:
+        payload = json.loads(data)
+    except ValueError as error:
+        raise InvalidRequest("The request body must be JSON") from error
+    if not isinstance(payload, dict):
+        raise InvalidRequest("The request body must be a JSON object")
+    try:
+        return model.model_validate(payload)
+    except ValidationError as error:
+        problems = [_field_error(detail) for detail in error.errors()]
+        summary = "; ".join(f"{problem.field}: {problem.message}" for problem in problems)
+        raise InvalidRequest(f"Invalid request body: {summary}", problems) from error
+
+
+def _field_error(detail: Any) -> FieldError:
+    path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in detail["loc"]).lstrip(".")
+    message = str(detail["msg"]).removeprefix("Value error, ")
+    return FieldError(field=path or "body", message=message)
+
+
+def _dependencies() -> tuple[Settings, DynamoProfileStore]:
+    settings = Settings.from_env()
+    # Fail fast when DynamoDB is unreachable: a 503 the client can retry beats a Lambda timeout.
+    client = boto3.client(
+        "dynamodb",
+        config=Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3}),
+    )
+    store = DynamoProfileStore(
+        client,
+        settings.table_name,
+        history_retention_days=settings.history_retention_days,
+        write_attempts=settings.write_attempts,
+    )
+    return settings, store
+
+
+def _resolver() -> APIGatewayHttpResolver:
+    app = APIGatewayHttpResolver()
+
+    @app.exception_handler(DomainError)
+    def domain_error(error: DomainError) -> Response[str]:
+        status = next(code for kind, code in _STATUS.items() if isinstance(error, kind))
+        logger.info("request refused", extra={"status": status, "reason": type(error).__name__})
+        body: dict[str, Any] = {"success": False, "message": error.message}
+        if isinstance(error, InvalidRequest) and error.errors:
+            body["errors"] = [{"field": e.field, "message": e.message} for e in error.errors]
+        headers = {}
+        if isinstance(error, SyncTooSoon):
+            headers["Retry-After"] = str(error.retry_after_seconds)
+        elif status == 503:
+            headers["Retry-After"] = "1"
+        return _json(status, body, headers)
+
+    @app.exception_handler(Exception)
+    def unexpected(error: Exception) -> Response[str]:
+        # Type only: a traceback or message could carry internals into the logs.
+        logger.error("unexpected error", extra={"error_type": type(error).__name__})
+        return _json(500, {"success": False, "message": "Something went wrong on our side; try again later"})
+
+    @app.not_found
+    def not_found(_: Exception) -> Response[str]:
+        return _json(404, {"success": False, "message": "No such route"})
+
+    return app
+
+
+def _profile_response(profile: Profile, message: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"success": True}
+    if message:
+        body["message"] = message
+    body["profile"] = profile.to_wire()
+    return body
+
+
+def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[str]:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps(body, separators=(",", ":")),
+        headers=headers,
+    )

@@ -1,0 +1,195 @@
+"""The wire format (camelCase JSON, exactly as the app's frontend expects it) and the stored profile."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    Strict,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+Platform = Literal["tiktok", "twitch", "twitter", "instagram"]
+PLATFORMS: tuple[Platform, ...] = get_args(Platform)
+Source = Literal["client", "rapidapi"]
+Trigger = Literal["user", "schedule"]
+SyncFrequency = Literal["hourly", "daily", "weekly"]
+
+MAX_FOLLOWERS = 10_000_000_000
+
+
+def utc_now() -> datetime:
+    """The current time in UTC, to the millisecond (the precision timestamps are stored with)."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def format_timestamp(moment: datetime) -> str:
+    """ISO 8601 in UTC with milliseconds and a `Z`, the way JavaScript's `toISOString` writes it."""
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+Timestamp = Annotated[datetime, PlainSerializer(format_timestamp, return_type=str)]
+
+Followers = Annotated[int, Strict(), Field(ge=0, le=MAX_FOLLOWERS)]
+EngagementRate = Annotated[float, Strict(), Field(ge=0, le=100, allow_inf_nan=False)]
+Handle = Annotated[
+    str,
+    Strict(),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^@?[A-Za-z0-9._-]+$"),
+]
+Text = Annotated[str, Strict(), StringConstraints(strip_whitespace=True, max_length=100)]
+HttpUrl = Annotated[AnyHttpUrl, Field(max_length=2048)]
+
+
+class WireModel(BaseModel):
+    """camelCase on the wire and in DynamoDB, snake_case in Python."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    def to_wire(self) -> dict[str, Any]:
+        """The JSON-ready camelCase dict, leaving out what is unknown."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+class RequestModel(WireModel):
+    """A body sent by a client: unknown fields and explicit nulls are refused, not ignored."""
+
+    model_config = ConfigDict(extra="forbid", validate_by_alias=True, validate_by_name=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _refuse_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("must not be null; leave the field out instead")
+        return value
+
+
+class SocialSyncRequest(RequestModel):
+    """A sync body: either numbers the app fetched, or a handle for this service to fetch."""
+
+    followers: Followers | None = None
+    engagement: EngagementRate | None = None
+    username_or_id: Handle | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> SocialSyncRequest:
+        has_numbers = self.followers is not None or self.engagement is not None
+        if has_numbers and self.username_or_id is not None:
+            raise ValueError("send either followers/engagement or usernameOrId, not both")
+        if not has_numbers and self.username_or_id is None:
+            raise ValueError("give at least one of followers, engagement or usernameOrId")
+        return self
+
+
+class Location(RequestModel):
+    city: Text | None = None
+    state: Text | None = None
+    country: Text | None = None
+
+
+class SyncSettings(RequestModel):
+    auto_sync: Annotated[bool, Strict()]
+    frequency: SyncFrequency = "daily"
+
+
+READ_ONLY_FIELDS = ("stats", "userId", "createdAt", "updatedAt")
+
+
+class ProfileUpdate(RequestModel):
+    """The fields a creator may edit with PUT /profiles/me; every one optional."""
+
+    username: Annotated[
+        str, Strict(), StringConstraints(min_length=3, max_length=30, pattern=r"^[A-Za-z0-9_.]+$")
+    ] | None = None
+    display_name: Annotated[str, Strict(), StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] | None = None
+    bio: Annotated[str, Strict(), StringConstraints(max_length=1000)] | None = None
+    avatar: HttpUrl | None = None
+    niche: Annotated[list[Annotated[str, Strict(), StringConstraints(min_length=1, max_length=50)]], Field(max_length=20)] | None = None
+    location: Location | None = None
+    social_links: Annotated[dict[Annotated[str, StringConstraints(pattern=r"^[a-z0-9]{2,30}$")], HttpUrl], Field(max_length=20)] | None = None
+    linked_accounts: dict[Platform, Handle] | None = None
+    sync_settings: SyncSettings | None = None
+    # Declared only so that writing them is a clear per-field error rather than "unknown field".
+    stats: Any = Field(default=None, exclude=True)
+    user_id: Any = Field(default=None, exclude=True)
+    created_at: Any = Field(default=None, exclude=True)
+    updated_at: Any = Field(default=None, exclude=True)
+
+    @field_validator("stats", "user_id", "created_at", "updated_at", mode="before")
+    @classmethod
+    def _read_only(cls, value: Any) -> Any:
+        raise ValueError("is read-only")
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> ProfileUpdate:
+        if not self.model_fields_set:
+            raise ValueError("give at least one field to change")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        """The fields this update sets, camelCase, JSON-ready."""
+        return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
+
+class PlatformStats(WireModel):
+    """One platform's numbers in the profile; a number nobody has reported yet is left out."""
+
+    followers: int | None = None
+    engagement: float | None = None
+    last_synced_at: Timestamp
+    source: Source
+
+
+class ProfileStats(WireModel):
+    platform_breakdown: dict[str, PlatformStats] = Field(default_factory=dict)
+    total_followers: int = 0
+    avg_engagement: float = 0.0
+
+
+class Profile(WireModel):
+    """A creator's profile as stored and as returned; `version` guards concurrent writes and stays inside."""
+
+    user_id: str
+    username: str | None = None
+    display_name: str | None = None
+    bio: str | None = None
+    avatar: str | None = None
+    niche: list[str] | None = None
+    location: dict[str, str] | None = None
+    social_links: dict[str, str] | None = None
+    linked_accounts: dict[str, str] | None = None
+    sync_settings: dict[str, Any] | None = None
+    stats: ProfileStats = Field(default_factory=ProfileStats)
+    created_at: Timestamp
+    updated_at: Timestamp
+    version: int = Field(default=0, exclude=True)
+
+
+class HistoryEntry(WireModel):
+    """One data point of a platform's growth, written with the sync that produced it."""
+
+    platform: str
+    followers: int | None = None
+    engagement: float | None = None
+    source: Source
+    trigger: Trigger
+    synced_at: Timestamp
+
+
+class PlatformReading(BaseModel):
+    """Numbers for one platform that a sync brings in; None means "not reported, keep what is stored"."""
+
+    followers: int | None = None
+    engagement: float | None = None
+    source: Source

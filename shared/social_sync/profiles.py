@@ -1,0 +1,133 @@
+"""Profile logic: takes and returns models, never touches DynamoDB (it is handed a store)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from social_sync.aggregates import EngagementAverage, average_engagement, total_followers
+from social_sync.errors import ClientStatsRefused, ProfileNotFound, SyncByHandleUnavailable, SyncTooSoon
+from social_sync.models import (
+    HistoryEntry,
+    PlatformReading,
+    PlatformStats,
+    Profile,
+    ProfileStats,
+    ProfileUpdate,
+    SocialSyncRequest,
+    Trigger,
+)
+from social_sync.settings import Settings
+
+ProfileChange = Callable[[Profile | None], tuple[Profile, list[HistoryEntry]]]
+
+
+class ProfileStore(Protocol):
+    """Where profiles live. The DynamoDB implementation is social_sync.store.DynamoProfileStore."""
+
+    def get(self, user_id: str) -> Profile | None: ...
+
+    def change(self, user_id: str, change: ProfileChange) -> Profile:
+        """Apply `change` to the current profile and save it with its history, atomically, retrying on races."""
+        ...
+
+    def update_fields(self, user_id: str, fields: dict[str, object], now: datetime) -> Profile: ...
+
+
+def compute_stats(breakdown: dict[str, PlatformStats], mode: EngagementAverage) -> ProfileStats:
+    """The stats block for a breakdown: the aggregates are always derived, never carried over."""
+    return ProfileStats(
+        platform_breakdown=breakdown,
+        total_followers=total_followers(breakdown),
+        avg_engagement=average_engagement(breakdown, mode),
+    )
+
+
+def apply_sync(
+    profile: Profile | None,
+    user_id: str,
+    platform: str,
+    reading: PlatformReading,
+    *,
+    now: datetime,
+    trigger: Trigger,
+    mode: EngagementAverage,
+    cooldown_seconds: int,
+) -> tuple[Profile, HistoryEntry]:
+    """A profile with one platform's new numbers merged in and its aggregates recomputed, plus the history point.
+
+    A number the reading leaves out keeps the stored one. A user with no profile gets one.
+    Raises SyncTooSoon when the platform was synced less than `cooldown_seconds` ago.
+    """
+    if profile is None:
+        profile = Profile(user_id=user_id, created_at=now, updated_at=now)
+    previous = profile.stats.platform_breakdown.get(platform)
+    if previous is not None and cooldown_seconds > 0:
+        ready_at = previous.last_synced_at + timedelta(seconds=cooldown_seconds)
+        if now < ready_at:
+            raise SyncTooSoon(platform, math.ceil((ready_at - now).total_seconds()))
+    entry = PlatformStats(
+        followers=reading.followers if reading.followers is not None else previous and previous.followers,
+        engagement=reading.engagement if reading.engagement is not None else previous and previous.engagement,
+        last_synced_at=now,
+        source=reading.source,
+    )
+    breakdown = {**profile.stats.platform_breakdown, platform: entry}
+    updated = profile.model_copy(update={"stats": compute_stats(breakdown, mode), "updated_at": now})
+    point = HistoryEntry(
+        platform=platform,
+        followers=entry.followers,
+        engagement=entry.engagement,
+        source=entry.source,
+        trigger=trigger,
+        synced_at=now,
+    )
+    return updated, point
+
+
+def sync_platform(
+    store: ProfileStore,
+    settings: Settings,
+    user_id: str,
+    platform: str,
+    request: SocialSyncRequest,
+    now: Callable[[], datetime],
+) -> Profile:
+    """A user's sync of one platform with numbers the app sent: validated by policy, merged, saved."""
+    if request.username_or_id is not None:
+        raise SyncByHandleUnavailable("Sync by usernameOrId is not available yet; send followers/engagement")
+    if not settings.allow_client_reported_stats:
+        raise ClientStatsRefused(
+            "This deployment only accepts numbers it fetches itself; send usernameOrId instead"
+        )
+    reading = PlatformReading(followers=request.followers, engagement=request.engagement, source="client")
+
+    def change(profile: Profile | None) -> tuple[Profile, list[HistoryEntry]]:
+        updated, point = apply_sync(
+            profile,
+            user_id,
+            platform,
+            reading,
+            now=now(),
+            trigger="user",
+            mode=settings.engagement_average,
+            cooldown_seconds=settings.sync_cooldown_seconds,
+        )
+        return updated, [point]
+
+    return store.change(user_id, change)
+
+
+def get_profile(store: ProfileStore, user_id: str) -> Profile:
+    """The caller's profile; ProfileNotFound before their first sync or update."""
+    profile = store.get(user_id)
+    if profile is None:
+        raise ProfileNotFound("No profile yet: sync a platform or update your profile to create it")
+    return profile
+
+
+def update_profile(store: ProfileStore, user_id: str, update: ProfileUpdate, now: datetime) -> Profile:
+    """Set the editable fields the update carries; creates the profile if the user has none."""
+    return store.update_fields(user_id, update.changes(), now)

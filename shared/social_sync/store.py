@@ -1,0 +1,191 @@
+"""The only module that talks to DynamoDB.
+
+One table: a user's profile (sk PROFILE) and their history (sk HISTORY#<platform>#<time>#<version>)
+share the partition key USER#<id>. Every profile write is conditional on the version
+it read (optimistic concurrency) and lands in one transaction with its history entries.
+Numbers cross the boundary as Decimal, so nothing drifts through binary floats.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import BotoCoreError, ClientError
+
+from social_sync.errors import ConcurrentUpdateConflict, StoreUnavailable
+from social_sync.models import HistoryEntry, Profile, ProfileStats, format_timestamp
+from social_sync.profiles import ProfileChange
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+else:
+    DynamoDBClient = Any
+
+PROFILE_SK = "PROFILE"
+# Cancellation reasons that mean "someone else wrote first" or "too fast": read again and retry.
+_RETRY_REASONS = {"ConditionalCheckFailed", "TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
+_RETRYABLE_ERRORS = {
+    "TransactionConflictException",
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+}
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def user_key(user_id: str) -> str:
+    return f"USER#{user_id}"
+
+
+def to_attributes(data: dict[str, Any]) -> dict[str, Any]:
+    """A JSON-ready dict as DynamoDB attribute values; floats go through their shortest repr into Decimal."""
+    exact = json.loads(json.dumps(data), parse_float=Decimal)
+    return {name: _serializer.serialize(value) for name, value in exact.items()}
+
+
+def from_attributes(item: dict[str, Any]) -> dict[str, Any]:
+    """DynamoDB attribute values as a plain dict (numbers as Decimal, which the models read exactly)."""
+    return {name: _deserializer.deserialize(value) for name, value in item.items()}
+
+
+class DynamoProfileStore:
+    """ProfileStore on one DynamoDB table."""
+
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        table_name: str,
+        *,
+        history_retention_days: int,
+        write_attempts: int,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._client = client
+        self._table = table_name
+        self._retention = timedelta(days=history_retention_days)
+        self._attempts = write_attempts
+        self._sleep = sleep
+
+    def get(self, user_id: str) -> Profile | None:
+        """The stored profile, read consistently, or None."""
+        with _translate_errors():
+            response = self._client.get_item(
+                TableName=self._table,
+                Key={"pk": {"S": user_key(user_id)}, "sk": {"S": PROFILE_SK}},
+                ConsistentRead=True,
+            )
+        item = response.get("Item")
+        return Profile.model_validate(from_attributes(item)) if item else None
+
+    def change(self, user_id: str, change: ProfileChange) -> Profile:
+        """Read, apply `change`, and write the profile and its history in one transaction.
+
+        The write is conditional on the version read; when another writer got there
+        first, read again and re-apply, up to `write_attempts` times with jittered
+        exponential backoff. Domain errors raised by `change` propagate untouched.
+        """
+        for attempt in range(self._attempts):
+            current = self.get(user_id)
+            updated, history = change(current)
+            version = (current.version if current else 0) + 1
+            saved = updated.model_copy(update={"version": version})
+            try:
+                with _translate_errors():
+                    self._client.transact_write_items(
+                        TransactItems=[
+                            self._put_profile(saved, expected_version=current.version if current else None),
+                            *(self._put_history(user_id, entry, version) for entry in history),
+                        ]
+                    )
+                return saved
+            except ClientError as error:
+                if not _is_retryable(error):
+                    raise
+            self._backoff(attempt)
+        raise ConcurrentUpdateConflict("The profile is being changed by several requests at once; try again")
+
+    def update_fields(self, user_id: str, fields: dict[str, Any], now: datetime) -> Profile:
+        """Set top-level profile fields in one atomic update; creates the profile if there is none."""
+        names = {f"#f{i}": name for i, name in enumerate(fields)}
+        values = to_attributes({f":f{i}": value for i, value in enumerate(fields.values())})
+        values |= to_attributes(
+            {
+                ":now": format_timestamp(now),
+                ":uid": user_id,
+                ":stats": ProfileStats().to_wire(),
+                ":zero": 0,
+                ":one": 1,
+            }
+        )
+        assignments = [f"{alias} = :f{i}" for i, alias in enumerate(names)] + [
+            "userId = :uid",
+            "updatedAt = :now",
+            "createdAt = if_not_exists(createdAt, :now)",
+            "stats = if_not_exists(stats, :stats)",
+            "version = if_not_exists(version, :zero) + :one",
+        ]
+        with _translate_errors():
+            response = self._client.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": user_key(user_id)}, "sk": {"S": PROFILE_SK}},
+                UpdateExpression="SET " + ", ".join(assignments),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )
+        return Profile.model_validate(from_attributes(response["Attributes"]))
+
+    def _put_profile(self, profile: Profile, expected_version: int | None) -> dict[str, Any]:
+        item = to_attributes(
+            {"pk": user_key(profile.user_id), "sk": PROFILE_SK, **profile.to_wire(), "version": profile.version}
+        )
+        put: dict[str, Any] = {"TableName": self._table, "Item": item}
+        if expected_version is None:
+            put["ConditionExpression"] = "attribute_not_exists(pk)"
+        else:
+            put["ConditionExpression"] = "version = :expected"
+            put["ExpressionAttributeValues"] = {":expected": {"N": str(expected_version)}}
+        return {"Put": put}
+
+    def _put_history(self, user_id: str, entry: HistoryEntry, version: int) -> dict[str, Any]:
+        at = format_timestamp(entry.synced_at)
+        item = {
+            "pk": user_key(user_id),
+            # The profile version makes the key unique even for two syncs in the same millisecond.
+            "sk": f"HISTORY#{entry.platform}#{at}#{version:012d}",
+            "historyAt": f"{at}#{entry.platform}#{version:012d}",
+            "expiresAt": int((entry.synced_at + self._retention).timestamp()),
+            **entry.to_wire(),
+        }
+        return {"Put": {"TableName": self._table, "Item": to_attributes(item)}}
+
+    def _backoff(self, attempt: int) -> None:
+        # Full jitter: spreads racing writers apart instead of letting them collide again in step.
+        self._sleep(random.uniform(0, min(1.0, 0.02 * 2**attempt)))  # noqa: S311 - jitter, not security
+
+
+def _is_retryable(error: ClientError) -> bool:
+    code = error.response.get("Error", {}).get("Code", "")
+    if code == "TransactionCanceledException":
+        reasons = {reason.get("Code") for reason in error.response.get("CancellationReasons", [])}
+        return bool(reasons & _RETRY_REASONS) and reasons <= _RETRY_REASONS | {"None", None}
+    return code in _RETRYABLE_ERRORS
+
+
+@contextmanager
+def _translate_errors() -> Iterator[None]:
+    """A database that cannot be reached becomes StoreUnavailable (503), not a 500."""
+    try:
+        yield
+    except BotoCoreError as error:
+        raise StoreUnavailable("The database is unavailable right now; nothing was changed, try again") from error
