@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
+    AfterValidator,
     AnyHttpUrl,
     BaseModel,
     ConfigDict,
@@ -25,6 +26,7 @@ Trigger = Literal["user", "schedule"]
 SyncFrequency = Literal["hourly", "daily", "weekly"]
 
 MAX_FOLLOWERS = 10_000_000_000
+ENGAGEMENT_DECIMALS = 6
 
 
 def utc_now() -> datetime:
@@ -41,8 +43,13 @@ def format_timestamp(moment: datetime) -> str:
 
 Timestamp = Annotated[datetime, PlainSerializer(format_timestamp, return_type=str)]
 
-Followers = Annotated[int, Strict(), Field(ge=0, le=MAX_FOLLOWERS)]
-EngagementRate = Annotated[float, Strict(), Field(ge=0, le=100, allow_inf_nan=False)]
+def _six_places(rate: float) -> float:
+    # Far finer than any platform reports, and always within what a DynamoDB number can hold.
+    return round(rate, ENGAGEMENT_DECIMALS)
+
+
+Followers = Annotated[int, Field(ge=0, le=MAX_FOLLOWERS)]
+EngagementRate = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False), AfterValidator(_six_places)]
 Handle = Annotated[
     str,
     Strict(),
@@ -78,8 +85,8 @@ class RequestModel(WireModel):
 class SocialSyncRequest(RequestModel):
     """A sync body: either numbers the app fetched, or a handle for this service to fetch."""
 
-    followers: Followers | None = None
-    engagement: EngagementRate | None = None
+    followers: Annotated[Followers, Strict()] | None = None
+    engagement: Annotated[EngagementRate, Strict()] | None = None
     username_or_id: Handle | None = None
 
     @model_validator(mode="after")
@@ -190,6 +197,6 @@ class HistoryEntry(WireModel):
 class PlatformReading(BaseModel):
     """Numbers for one platform that a sync brings in; None means "not reported, keep what is stored"."""
 
-    followers: int | None = None
-    engagement: float | None = None
+    followers: Followers | None = None
+    engagement: EngagementRate | None = None
     source: Source

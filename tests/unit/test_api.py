@@ -1,0 +1,333 @@
+"""The HTTP edge through the real handlers: the documented responses, every bad input, no internals leaked."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from social_sync import api
+
+from tests.unit.conftest import TABLE_NAME, http_event, invoke
+
+SYNC = "/api/v1/profiles/social-sync"
+ME = "/api/v1/profiles/me"
+PLATFORM_FUNCTIONS = {
+    "tiktok": "SyncTikTokFunction",
+    "twitch": "SyncTwitchFunction",
+    "twitter": "SyncTwitterFunction",
+    "instagram": "SyncInstagramFunction",
+}
+
+
+def table_items(dynamodb: Any) -> list[dict[str, Any]]:
+    return sorted(dynamodb.scan(TableName=TABLE_NAME)["Items"], key=lambda item: item["sk"]["S"])
+
+
+def sync(function: Any, platform: str, body: Any, sub: str | None = "alice", **extra: Any):
+    handler = function(PLATFORM_FUNCTIONS[platform])
+    return invoke(handler, http_event("POST", f"{SYNC}/{platform}", body, sub=sub, **extra))
+
+
+@pytest.mark.parametrize("platform", list(PLATFORM_FUNCTIONS))
+def test_each_platform_route_syncs_its_own_platform(function: Any, platform: str) -> None:
+    status, body, _ = sync(function, platform, {"followers": 1000, "engagement": 7.5})
+
+    assert status == 200
+    assert body["success"] is True
+    assert body["message"] == f"Social media {platform.capitalize()} synced successfully"
+    assert list(body["profile"]["stats"]["platformBreakdown"]) == [platform]
+
+
+def test_the_seed_example_returns_exactly_the_documented_response(function: Any) -> None:
+    status, body, headers = sync(function, "tiktok", {"followers": 1000, "engagement": 7.5})
+
+    assert status == 200
+    assert headers["Content-Type"] == "application/json"
+    profile = body["profile"]
+    stamp = profile["stats"]["platformBreakdown"]["tiktok"]["lastSyncedAt"]
+    assert body == {
+        "success": True,
+        "message": "Social media Tiktok synced successfully",
+        "profile": {
+            "userId": "alice",
+            "stats": {
+                "platformBreakdown": {
+                    "tiktok": {"followers": 1000, "engagement": 7.5, "lastSyncedAt": stamp, "source": "client"}
+                },
+                "totalFollowers": 1000,
+                "avgEngagement": 7.5,
+            },
+            "createdAt": stamp,
+            "updatedAt": stamp,
+        },
+    }
+    assert stamp.endswith("Z") and len(stamp) == len("2026-11-23T10:00:00.000Z")
+    # Followers are JSON integers on the wire.
+    assert '"followers":1000,' in json.dumps(body, separators=(",", ":"))
+
+
+def test_syncs_of_several_platforms_add_up_and_get_returns_them(function: Any) -> None:
+    sync(function, "tiktok", {"followers": 1000, "engagement": 0})
+    sync(function, "instagram", {"followers": 15925, "engagement": 2.91})
+    status, body, _ = sync(function, "twitch", {"followers": 0, "engagement": 0})
+    assert status == 200
+    assert body["profile"]["stats"]["totalFollowers"] == 16925
+
+    status, body, _ = invoke(function("GetProfileFunction"), http_event("GET", ME))
+    assert status == 200
+    assert body["success"] is True
+    stats = body["profile"]["stats"]
+    assert set(stats["platformBreakdown"]) == {"tiktok", "instagram", "twitch"}
+    assert stats["totalFollowers"] == 16925
+    assert stats["avgEngagement"] == 2.74  # 15925 * 2.91 / 16925
+
+
+def test_mean_mode_gives_the_original_backends_numbers(function: Any, env: pytest.MonkeyPatch) -> None:
+    env.setenv("ENGAGEMENT_AVERAGE", "mean")
+    sync(function, "tiktok", {"followers": 1000, "engagement": 0})
+    sync(function, "instagram", {"followers": 15925, "engagement": 2.91})
+    sync(function, "twitter", {"followers": 7100, "engagement": 2.66})
+    status, body, _ = sync(function, "twitch", {"followers": 0, "engagement": 0})
+
+    assert status == 200
+    assert body["profile"]["stats"]["totalFollowers"] == 24025
+    assert body["profile"]["stats"]["avgEngagement"] == 1.39
+
+
+def test_a_left_out_field_keeps_the_stored_value_and_updated_at_moves(function: Any) -> None:
+    _, first, _ = sync(function, "twitch", {"followers": 300, "engagement": 4.5})
+    _, second, _ = sync(function, "twitch", {"followers": 320})
+
+    twitch = second["profile"]["stats"]["platformBreakdown"]["twitch"]
+    assert (twitch["followers"], twitch["engagement"]) == (320, 4.5)
+    assert second["profile"]["updatedAt"] >= first["profile"]["updatedAt"]
+    assert second["profile"]["updatedAt"] == twitch["lastSyncedAt"]
+
+
+BAD_SYNC_BODIES = {
+    "not json": "{followers: 1000",
+    "json but not an object": "[1000]",
+    "empty body": "",
+    "no field given": {},
+    "followers as a string": {"followers": "1000"},
+    "followers as a boolean": {"followers": True},
+    "followers null": {"followers": None},
+    "a fraction of a follower": {"followers": 1000.5},
+    "followers as a float": {"followers": 1000.0},
+    "negative followers": {"followers": -1},
+    "too many followers": {"followers": 10_000_000_001},
+    "engagement as a string": {"engagement": "7.5"},
+    "engagement as a boolean": {"engagement": False},
+    "engagement over 100": {"engagement": 100.01},
+    "negative engagement": {"engagement": -0.1},
+    "engagement NaN": '{"engagement": NaN}',
+    "engagement infinite": '{"engagement": 1e999}',
+    "unknown field": {"followers": 10, "likes": 5},
+    "snake_case instead of camelCase": {"username_or_id": "alice"},
+    "both kinds at once": {"followers": 10, "usernameOrId": "alice"},
+    "a user id in the body": {"followers": 10, "userId": "mallory"},
+    "an empty handle": {"usernameOrId": ""},
+    "a handle with a path in it": {"usernameOrId": "../admin"},
+}
+
+
+@pytest.mark.parametrize("body", BAD_SYNC_BODIES.values(), ids=BAD_SYNC_BODIES.keys())
+def test_bad_sync_input_is_400_in_the_documented_shape_and_changes_nothing(function: Any, dynamodb: Any, body: Any) -> None:
+    sync(function, "tiktok", {"followers": 5, "engagement": 1.0})
+    before = table_items(dynamodb)
+
+    status, response, _ = sync(function, "tiktok", body)
+
+    assert status == 400
+    assert response["success"] is False
+    assert isinstance(response["message"], str) and response["message"]
+    for error in response.get("errors", []):
+        assert set(error) == {"field", "message"}
+    assert table_items(dynamodb) == before
+
+
+def test_a_validation_error_names_the_field(function: Any) -> None:
+    _, response, _ = sync(function, "tiktok", {"followers": 1, "engagement": "high"})
+    assert response["errors"] == [{"field": "engagement", "message": "Input should be a valid number"}]
+    assert "engagement" in response["message"]
+
+
+def test_a_body_over_16_kib_is_413_and_changes_nothing(function: Any, dynamodb: Any) -> None:
+    padded = json.dumps({"followers": 1}) + " " * (16 * 1024)
+    status, response, _ = sync(function, "tiktok", padded)
+
+    assert status == 413
+    assert response["success"] is False
+    assert table_items(dynamodb) == []
+
+
+def test_a_base64_encoded_body_is_read_like_any_other(function: Any) -> None:
+    encoded = base64.b64encode(json.dumps({"followers": 42}).encode()).decode()
+    status, body, _ = sync(function, "tiktok", encoded, isBase64Encoded=True)
+
+    assert status == 200
+    assert body["profile"]["stats"]["totalFollowers"] == 42
+
+
+def test_without_a_sub_claim_the_function_answers_401(function: Any, dynamodb: Any) -> None:
+    status, response, _ = sync(function, "tiktok", {"followers": 1}, sub=None)
+
+    assert status == 401
+    assert response == {"success": False, "message": "Unauthorized"}
+    assert table_items(dynamodb) == []
+
+
+def test_client_reported_numbers_are_403_when_the_deployment_refuses_them(
+    function: Any, dynamodb: Any, env: pytest.MonkeyPatch
+) -> None:
+    env.setenv("ALLOW_CLIENT_REPORTED_STATS", "false")
+    status, response, _ = sync(function, "tiktok", {"followers": 1})
+
+    assert status == 403
+    assert "usernameOrId" in response["message"]
+    assert table_items(dynamodb) == []
+
+
+def test_a_second_sync_inside_the_cooldown_is_429_with_retry_after(
+    function: Any, dynamodb: Any, env: pytest.MonkeyPatch
+) -> None:
+    env.setenv("SYNC_COOLDOWN_SECONDS", "60")
+    assert sync(function, "tiktok", {"followers": 1})[0] == 200
+    before = table_items(dynamodb)
+
+    status, response, headers = sync(function, "tiktok", {"followers": 2})
+
+    assert status == 429
+    assert response["success"] is False
+    assert 59 <= int(headers["Retry-After"]) <= 60
+    assert table_items(dynamodb) == before
+    assert sync(function, "twitch", {"followers": 2})[0] == 200
+
+
+def test_get_before_any_profile_is_404(function: Any) -> None:
+    status, response, _ = invoke(function("GetProfileFunction"), http_event("GET", ME))
+    assert status == 404
+    assert response["success"] is False
+
+
+def test_users_only_see_their_own_profile(function: Any) -> None:
+    sync(function, "tiktok", {"followers": 1000}, sub="alice")
+    status, _, _ = invoke(function("GetProfileFunction"), http_event("GET", ME, sub="bob"))
+    assert status == 404
+
+
+def test_put_creates_then_updates_the_editable_fields(function: Any) -> None:
+    update = function("UpdateProfileFunction")
+    fields = {
+        "username": "alice_creates",
+        "displayName": "Alice",
+        "bio": "Dancer",
+        "avatar": "https://cdn.example.com/a.png",
+        "niche": ["dance", "comedy"],
+        "location": {"city": "Austin", "state": "TX", "country": "US"},
+        "socialLinks": {"tiktok": "https://www.tiktok.com/@alice"},
+        "linkedAccounts": {"tiktok": "alice"},
+        "syncSettings": {"autoSync": True, "frequency": "weekly"},
+    }
+    status, body, _ = invoke(update, http_event("PUT", ME, fields))
+    assert status == 200
+    assert body["message"] == "Profile updated successfully"
+    profile = body["profile"]
+    assert {key: profile[key] for key in fields} == fields
+    assert profile["stats"] == {"platformBreakdown": {}, "totalFollowers": 0, "avgEngagement": 0.0}
+
+    sync(function, "tiktok", {"followers": 10})
+    status, body, _ = invoke(update, http_event("PUT", ME, {"bio": "Dancer and singer"}))
+    assert status == 200
+    assert body["profile"]["bio"] == "Dancer and singer"
+    assert body["profile"]["displayName"] == "Alice"
+    assert body["profile"]["stats"]["totalFollowers"] == 10
+
+
+BAD_UPDATES = {
+    "stats is read-only": {"stats": {"totalFollowers": 1_000_000}},
+    "userId is read-only": {"userId": "mallory"},
+    "createdAt is read-only": {"createdAt": "2020-01-01T00:00:00Z"},
+    "updatedAt is read-only": {"updatedAt": "2020-01-01T00:00:00Z"},
+    "unknown field": {"karma": 5},
+    "no field given": {},
+    "avatar not a URL": {"avatar": "javascript:alert(1)"},
+    "niche not a list": {"niche": "dance"},
+    "location with an unknown field": {"location": {"planet": "Mars"}},
+    "linked account on an unknown platform": {"linkedAccounts": {"myspace": "tom"}},
+    "sync frequency not offered": {"syncSettings": {"autoSync": True, "frequency": "minutely"}},
+    "autoSync not a boolean": {"syncSettings": {"autoSync": "yes"}},
+    "displayName null": {"displayName": None},
+    "not json": "{",
+}
+
+
+@pytest.mark.parametrize("body", BAD_UPDATES.values(), ids=BAD_UPDATES.keys())
+def test_bad_updates_are_400_and_change_nothing(function: Any, dynamodb: Any, body: Any) -> None:
+    sync(function, "tiktok", {"followers": 5})
+    before = table_items(dynamodb)
+
+    status, response, _ = invoke(function("UpdateProfileFunction"), http_event("PUT", ME, body))
+
+    assert status == 400
+    assert response["success"] is False
+    assert table_items(dynamodb) == before
+
+
+def test_read_only_fields_are_named_in_the_error(function: Any) -> None:
+    _, response, _ = invoke(function("UpdateProfileFunction"), http_event("PUT", ME, {"stats": {}, "bio": "x"}))
+    assert response["errors"] == [{"field": "stats", "message": "is read-only"}]
+
+
+def test_an_unknown_route_is_a_json_404(function: Any) -> None:
+    status, response, _ = invoke(function("GetProfileFunction"), http_event("GET", "/api/v1/profiles/someone-else"))
+    assert status == 404
+    assert response["success"] is False
+
+
+@pytest.fixture
+def logs() -> Iterator[io.StringIO]:
+    """What the service logs, formatted exactly as Powertools writes it to CloudWatch."""
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    handler.setFormatter(api.logger.registered_formatter)
+    api.logger.addHandler(handler)
+    yield buffer
+    api.logger.removeHandler(handler)
+
+
+def test_an_unexpected_failure_is_a_500_without_internals(
+    function: Any, monkeypatch: pytest.MonkeyPatch, logs: io.StringIO
+) -> None:
+    handler = function("SyncTikTokFunction")
+
+    def explode(*_: Any, **__: Any) -> None:
+        raise RuntimeError("secret internals: arn:aws:dynamodb:table/private")
+
+    monkeypatch.setattr("social_sync.store.DynamoProfileStore.change", explode)
+    status, response, _ = invoke(handler, http_event("POST", f"{SYNC}/tiktok", {"followers": 1}))
+
+    assert status == 500
+    assert response == {"success": False, "message": "Something went wrong on our side; try again later"}
+    written = logs.getvalue()
+    assert "secret internals" not in written
+    assert "Traceback" not in written
+    assert '"error_type":"RuntimeError"' in written
+
+
+def test_logs_carry_the_correlation_id_and_never_the_token_or_body(function: Any, logs: io.StringIO) -> None:
+    event = http_event("POST", f"{SYNC}/tiktok", {"followers": 987654321})
+    event["headers"]["authorization"] = "Bearer eyJhbGciOiJSUzI1NiJ9.secret-token"
+    invoke(function("SyncTikTokFunction"), event)
+
+    lines = [json.loads(line) for line in logs.getvalue().splitlines()]
+    assert lines and all(line["correlation_id"] == "req-1" for line in lines)
+    text = json.dumps(lines)
+    assert "secret-token" not in text
+    assert "987654321" not in text

@@ -1,0 +1,219 @@
+"""The DynamoDB store: exact numbers, optimistic concurrency, atomic history, retries, unreachable database."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.stub import Stubber
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from social_sync.errors import ConcurrentUpdateConflict, StoreUnavailable
+from social_sync.models import ENGAGEMENT_DECIMALS, MAX_FOLLOWERS, PlatformReading, Profile, utc_now
+from social_sync.profiles import apply_sync
+from social_sync.store import DynamoProfileStore
+from tests.unit.conftest import TABLE_NAME
+
+
+def make_store(client: Any, attempts: int = 12, sleeps: list[float] | None = None) -> DynamoProfileStore:
+    record = sleeps.append if sleeps is not None else (lambda _: None)
+    return DynamoProfileStore(client, TABLE_NAME, history_retention_days=400, write_attempts=attempts, sleep=record)
+
+
+def syncing(platform: str, followers: int | None = None, engagement: float | None = None, user: str = "alice"):
+    """A store change that syncs one platform, as the HTTP route does."""
+
+    def change(profile: Profile | None):
+        updated, point = apply_sync(
+            profile,
+            user,
+            platform,
+            PlatformReading(followers=followers, engagement=engagement, source="client"),
+            now=utc_now(),
+            trigger="user",
+            mode="weighted",
+            cooldown_seconds=0,
+        )
+        return updated, [point]
+
+    return change
+
+
+def history(client: Any, user: str = "alice") -> list[dict[str, Any]]:
+    items = client.query(
+        TableName=TABLE_NAME,
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :h)",
+        ExpressionAttributeValues={":pk": {"S": f"USER#{user}"}, ":h": {"S": "HISTORY#"}},
+    )["Items"]
+    return items
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    followers=st.integers(min_value=0, max_value=MAX_FOLLOWERS),
+    engagement=st.floats(min_value=0, max_value=100, allow_nan=False),
+)
+def test_numbers_come_back_from_dynamodb_exactly(dynamodb: Any, followers: int, engagement: float) -> None:
+    store = make_store(dynamodb)
+    user = f"user-{followers}-{engagement}"
+
+    saved = store.change(user, syncing("tiktok", followers, engagement, user=user))
+    loaded = store.get(user)
+
+    assert loaded is not None
+    tiktok = loaded.stats.platform_breakdown["tiktok"]
+    assert tiktok.followers == followers
+    assert tiktok.engagement == round(engagement, ENGAGEMENT_DECIMALS)
+    assert loaded.to_wire() == saved.to_wire()
+
+
+def test_each_sync_bumps_the_version_and_writes_one_history_entry(dynamodb: Any) -> None:
+    store = make_store(dynamodb)
+    store.change("alice", syncing("tiktok", 10, 1.0))
+    store.change("alice", syncing("twitch", 20))
+    profile = store.change("alice", syncing("tiktok", 15))
+
+    assert profile.version == 3
+    points = history(dynamodb)
+    assert [(p["platform"]["S"], p["followers"]["N"]) for p in points] == [
+        ("tiktok", "10"),
+        ("tiktok", "15"),
+        ("twitch", "20"),
+    ]
+    expires = int(points[0]["expiresAt"]["N"])
+    assert abs(expires - (utc_now() + timedelta(days=400)).timestamp()) < 60
+
+
+def test_a_writer_that_loses_a_race_reads_again_and_both_syncs_land(dynamodb: Any) -> None:
+    store = make_store(dynamodb)
+    store.change("alice", syncing("tiktok", 100, 2.0))
+    raced = False
+    tiktok_sync = syncing("tiktok", 150)
+
+    def racing_change(profile: Profile | None):
+        nonlocal raced
+        if not raced:
+            raced = True
+            # Another request lands between our read and our write.
+            store.change("alice", syncing("twitch", 50, 4.0))
+        return tiktok_sync(profile)
+
+    profile = store.change("alice", racing_change)
+
+    assert profile.stats.platform_breakdown.keys() == {"tiktok", "twitch"}
+    assert profile.stats.total_followers == 200
+    assert profile.stats.avg_engagement == 2.5  # (150*2 + 50*4) / 200
+    stored = store.get("alice")
+    assert stored is not None and stored.to_wire() == profile.to_wire() and stored.version == 3
+    assert len(history(dynamodb)) == 3  # the losing attempt wrote no history of its own
+
+
+def test_writers_that_always_lose_give_up_after_the_bounded_attempts_with_jitter(dynamodb: Any) -> None:
+    sleeps: list[float] = []
+    store = make_store(dynamodb, attempts=4, sleeps=sleeps)
+    competitor = make_store(dynamodb)
+    store.change("alice", syncing("tiktok", 1))
+    competing = iter(range(100))
+
+    def always_raced(profile: Profile | None):
+        competitor.change("alice", syncing("twitch", next(competing)))
+        return syncing("tiktok", 999)(profile)
+
+    with pytest.raises(ConcurrentUpdateConflict):
+        store.change("alice", always_raced)
+
+    stored = store.get("alice")
+    assert stored is not None
+    assert stored.stats.platform_breakdown["tiktok"].followers == 1  # our change never half-landed
+    assert len(sleeps) == 4
+    caps = [min(1.0, 0.02 * 2**attempt) for attempt in range(4)]
+    assert all(0 <= slept <= cap for slept, cap in zip(sleeps, caps, strict=True))
+
+
+def test_update_fields_creates_a_profile_then_keeps_its_stats(dynamodb: Any) -> None:
+    store = make_store(dynamodb)
+    created = store.update_fields("bob", {"displayName": "Bob", "niche": ["music"]}, utc_now())
+    assert created.display_name == "Bob" and created.stats.total_followers == 0 and created.version == 1
+
+    store.change("bob", syncing("instagram", 70, 3.0))
+    updated = store.update_fields("bob", {"bio": "hi"}, utc_now())
+
+    assert updated.version == 3
+    assert (updated.bio, updated.display_name, updated.niche) == ("hi", "Bob", ["music"])
+    assert updated.stats.total_followers == 70
+    assert updated.created_at == created.created_at
+
+
+def stubbed_client() -> Any:
+    return boto3.client(
+        "dynamodb",
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",  # noqa: S106 - never sent: the Stubber answers
+    )
+
+
+@pytest.mark.parametrize(
+    ("code", "reasons"),
+    [
+        ("TransactionCanceledException", [{"Code": "TransactionConflict"}, {"Code": "None"}]),
+        ("TransactionCanceledException", [{"Code": "ThrottlingError"}, {"Code": "None"}]),
+        ("ProvisionedThroughputExceededException", None),
+        ("ThrottlingException", None),
+    ],
+)
+def test_throttling_and_transaction_conflicts_are_retried(code: str, reasons: list[dict[str, str]] | None) -> None:
+    client = stubbed_client()
+    sleeps: list[float] = []
+    store = make_store(client, sleeps=sleeps)
+    with Stubber(client) as stub:
+        for _ in range(3):
+            stub.add_response("get_item", {})
+            stub.add_client_error(
+                "transact_write_items",
+                service_error_code=code,
+                modeled_fields={"CancellationReasons": reasons} if reasons else None,
+            )
+        stub.add_response("get_item", {})
+        stub.add_response("transact_write_items", {})
+
+        profile = store.change("alice", syncing("tiktok", 5))
+
+        stub.assert_no_pending_responses()
+    assert profile.stats.total_followers == 5
+    assert len(sleeps) == 3
+
+
+def test_a_validation_failure_is_not_retried() -> None:
+    client = stubbed_client()
+    store = make_store(client)
+    with Stubber(client) as stub:
+        stub.add_response("get_item", {})
+        stub.add_client_error(
+            "transact_write_items",
+            service_error_code="TransactionCanceledException",
+            modeled_fields={"CancellationReasons": [{"Code": "ValidationError"}]},
+        )
+        with pytest.raises(Exception, match="TransactionCanceled"):
+            store.change("alice", syncing("tiktok", 5))
+
+
+def test_an_unreachable_database_is_store_unavailable() -> None:
+    client = boto3.client(
+        "dynamodb",
+        region_name="us-east-1",
+        endpoint_url="http://127.0.0.1:9",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",  # noqa: S106 - nothing listens there
+        config=Config(connect_timeout=1, retries={"max_attempts": 1}),
+    )
+    store = make_store(client)
+
+    with pytest.raises(StoreUnavailable):
+        store.get("alice")
+    with pytest.raises(StoreUnavailable):
+        store.change("alice", syncing("tiktok", 5))
