@@ -30,7 +30,13 @@ def resources(kind: str) -> dict[str, dict[str, Any]]:
 def table_definition() -> dict[str, Any]:
     """CreateTable arguments for the ProfilesTable exactly as the template declares it."""
     props = template()["Resources"]["ProfilesTable"]["Properties"]
-    keys = ("AttributeDefinitions", "KeySchema", "LocalSecondaryIndexes", "GlobalSecondaryIndexes", "BillingMode")
+    keys = (
+        "AttributeDefinitions",
+        "KeySchema",
+        "LocalSecondaryIndexes",
+        "GlobalSecondaryIndexes",
+        "BillingMode",
+    )
     return {key: props[key] for key in keys if key in props}
 
 
@@ -39,7 +45,8 @@ def load_function(logical_id: str) -> ModuleType:
     code_uri = template()["Resources"][logical_id]["Properties"]["CodeUri"]
     path = ROOT / code_uri / "app.py"
     spec = importlib.util.spec_from_file_location(f"function_{logical_id}", path)
-    assert spec and spec.loader
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

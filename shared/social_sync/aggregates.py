@@ -44,7 +44,11 @@ def follower_weighted_engagement(breakdown: Mapping[str, PlatformNumbers]) -> fl
     if weight == 0:
         return mean_engagement(breakdown)
     weighted = sum(
-        (Decimal(entry.followers or 0) * _decimal(entry.engagement) for entry in known if entry.engagement is not None),
+        (
+            Decimal(entry.followers or 0) * _decimal(entry.engagement)
+            for entry in known
+            if entry.engagement is not None
+        ),
         Decimal(0),
     )
     return _round(weighted / weight)

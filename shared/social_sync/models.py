@@ -43,6 +43,7 @@ def format_timestamp(moment: datetime) -> str:
 
 Timestamp = Annotated[datetime, PlainSerializer(format_timestamp, return_type=str)]
 
+
 def _six_places(rate: float) -> float:
     # Far finer than any platform reports, and always within what a DynamoDB number can hold.
     return round(rate, ENGAGEMENT_DECIMALS)
@@ -116,15 +117,31 @@ READ_ONLY_FIELDS = ("stats", "userId", "createdAt", "updatedAt")
 class ProfileUpdate(RequestModel):
     """The fields a creator may edit with PUT /profiles/me; every one optional."""
 
-    username: Annotated[
-        str, Strict(), StringConstraints(min_length=3, max_length=30, pattern=r"^[A-Za-z0-9_.]+$")
-    ] | None = None
-    display_name: Annotated[str, Strict(), StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] | None = None
+    username: (
+        Annotated[str, Strict(), StringConstraints(min_length=3, max_length=30, pattern=r"^[A-Za-z0-9_.]+$")]
+        | None
+    ) = None
+    display_name: (
+        Annotated[str, Strict(), StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+        | None
+    ) = None
     bio: Annotated[str, Strict(), StringConstraints(max_length=1000)] | None = None
     avatar: HttpUrl | None = None
-    niche: Annotated[list[Annotated[str, Strict(), StringConstraints(min_length=1, max_length=50)]], Field(max_length=20)] | None = None
+    niche: (
+        Annotated[
+            list[Annotated[str, Strict(), StringConstraints(min_length=1, max_length=50)]],
+            Field(max_length=20),
+        ]
+        | None
+    ) = None
     location: Location | None = None
-    social_links: Annotated[dict[Annotated[str, StringConstraints(pattern=r"^[a-z0-9]{2,30}$")], HttpUrl], Field(max_length=20)] | None = None
+    social_links: (
+        Annotated[
+            dict[Annotated[str, StringConstraints(pattern=r"^[a-z0-9]{2,30}$")], HttpUrl],
+            Field(max_length=20),
+        ]
+        | None
+    ) = None
     linked_accounts: dict[Platform, Handle] | None = None
     sync_settings: SyncSettings | None = None
     # Declared only so that writing them is a clear per-field error rather than "unknown field".

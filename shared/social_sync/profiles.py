@@ -30,7 +30,7 @@ class ProfileStore(Protocol):
     def get(self, user_id: str) -> Profile | None: ...
 
     def change(self, user_id: str, change: ProfileChange) -> Profile:
-        """Apply `change` to the current profile and save it with its history, atomically, retrying on races."""
+        """Apply `change` to the current profile and save it with its history atomically, retrying races."""
         ...
 
     def update_fields(self, user_id: str, fields: dict[str, object], now: datetime) -> Profile: ...
@@ -56,7 +56,7 @@ def apply_sync(
     mode: EngagementAverage,
     cooldown_seconds: int,
 ) -> tuple[Profile, HistoryEntry]:
-    """A profile with one platform's new numbers merged in and its aggregates recomputed, plus the history point.
+    """The profile with one platform's numbers merged in and its aggregates recomputed, and the history point.
 
     A number the reading leaves out keeps the stored one. A user with no profile gets one.
     Raises SyncTooSoon when the platform was synced less than `cooldown_seconds` ago.

@@ -26,12 +26,16 @@ from social_sync.profiles import ProfileChange
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-else:
-    DynamoDBClient = Any
+    from mypy_boto3_dynamodb.type_defs import PutTypeDef, TransactWriteItemTypeDef
 
 PROFILE_SK = "PROFILE"
 # Cancellation reasons that mean "someone else wrote first" or "too fast": read again and retry.
-_RETRY_REASONS = {"ConditionalCheckFailed", "TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
+_RETRY_REASONS = {
+    "ConditionalCheckFailed",
+    "TransactionConflict",
+    "ThrottlingError",
+    "ProvisionedThroughputExceeded",
+}
 _RETRYABLE_ERRORS = {
     "TransactionConflictException",
     "ProvisionedThroughputExceededException",
@@ -145,11 +149,16 @@ class DynamoProfileStore:
             )
         return Profile.model_validate(from_attributes(response["Attributes"]))
 
-    def _put_profile(self, profile: Profile, expected_version: int | None) -> dict[str, Any]:
+    def _put_profile(self, profile: Profile, expected_version: int | None) -> TransactWriteItemTypeDef:
         item = to_attributes(
-            {"pk": user_key(profile.user_id), "sk": PROFILE_SK, **profile.to_wire(), "version": profile.version}
+            {
+                "pk": user_key(profile.user_id),
+                "sk": PROFILE_SK,
+                **profile.to_wire(),
+                "version": profile.version,
+            }
         )
-        put: dict[str, Any] = {"TableName": self._table, "Item": item}
+        put: PutTypeDef = {"TableName": self._table, "Item": item}
         if expected_version is None:
             put["ConditionExpression"] = "attribute_not_exists(pk)"
         else:
@@ -157,7 +166,7 @@ class DynamoProfileStore:
             put["ExpressionAttributeValues"] = {":expected": {"N": str(expected_version)}}
         return {"Put": put}
 
-    def _put_history(self, user_id: str, entry: HistoryEntry, version: int) -> dict[str, Any]:
+    def _put_history(self, user_id: str, entry: HistoryEntry, version: int) -> TransactWriteItemTypeDef:
         at = format_timestamp(entry.synced_at)
         item = {
             "pk": user_key(user_id),
@@ -188,4 +197,6 @@ def _translate_errors() -> Iterator[None]:
     try:
         yield
     except BotoCoreError as error:
-        raise StoreUnavailable("The database is unavailable right now; nothing was changed, try again") from error
+        raise StoreUnavailable(
+            "The database is unavailable right now; nothing was changed, try again"
+        ) from error

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -74,10 +73,14 @@ def invoke(module: ModuleType, event: dict[str, Any]) -> tuple[int, dict[str, An
     return result["statusCode"], json.loads(result["body"]), result.get("headers", {})
 
 
-def http_event(method: str, path: str, body: Any = None, sub: str | None = "alice", **extra: Any) -> dict[str, Any]:
+def http_event(
+    method: str, path: str, body: Any = None, sub: str | None = "alice", **extra: Any
+) -> dict[str, Any]:
     """An HTTP API payload 2.0 event as API Gateway builds it after the JWT authorizer let it through."""
     route_key = f"{method} {path}"
-    authorizer = {"jwt": {"claims": {"sub": sub, "iss": "https://issuer.example"}, "scopes": None}} if sub else None
+    authorizer = (
+        {"jwt": {"claims": {"sub": sub, "iss": "https://issuer.example"}, "scopes": None}} if sub else None
+    )
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": route_key,
@@ -89,7 +92,13 @@ def http_event(method: str, path: str, body: Any = None, sub: str | None = "alic
             "apiId": "api",
             "domainName": "api.example",
             "domainPrefix": "api",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1", "userAgent": "test"},
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "192.0.2.1",
+                "userAgent": "test",
+            },
             "requestId": "req-1",
             "routeKey": route_key,
             "stage": "$default",
@@ -104,5 +113,3 @@ def http_event(method: str, path: str, body: Any = None, sub: str | None = "alic
         event["body"] = body if isinstance(body, str) else json.dumps(body)
     event.update(extra)
     return event
-
-

@@ -75,11 +75,15 @@ def test_rounding_is_half_up_to_two_decimals() -> None:
 
 @given(breakdowns)
 def test_total_followers_is_the_sum_of_known_followers(breakdown: dict[str, PlatformStats]) -> None:
-    assert total_followers(breakdown) == sum(e.followers for e in breakdown.values() if e.followers is not None)
+    assert total_followers(breakdown) == sum(
+        e.followers for e in breakdown.values() if e.followers is not None
+    )
 
 
 @given(breakdowns)
-def test_weighted_engagement_is_total_interactions_over_total_followers(breakdown: dict[str, PlatformStats]) -> None:
+def test_weighted_engagement_is_total_interactions_over_total_followers(
+    breakdown: dict[str, PlatformStats],
+) -> None:
     known = {p: e for p, e in breakdown.items() if e.engagement is not None}
     weight = sum(e.followers or 0 for e in known.values())
     result = follower_weighted_engagement(breakdown)

@@ -1,4 +1,4 @@
-"""Profile logic: merging a platform's numbers, the aggregate invariant over any sequence of syncs, cooldown."""
+"""Profile logic: merging a platform's numbers, the aggregate invariant over any syncs, the cooldown."""
 
 from __future__ import annotations
 
@@ -23,7 +23,9 @@ readings = st.builds(
 syncs = st.lists(st.tuples(st.sampled_from(PLATFORMS), readings), min_size=1, max_size=30)
 
 
-def sync(profile: Profile | None, platform: str, reading: PlatformReading, seconds: int = 0, cooldown: int = 0):
+def sync(
+    profile: Profile | None, platform: str, reading: PlatformReading, seconds: int = 0, cooldown: int = 0
+):
     return apply_sync(
         profile,
         "alice",
@@ -44,7 +46,12 @@ def test_a_first_sync_creates_the_profile_with_that_platform() -> None:
     assert profile.stats.total_followers == 1000
     assert profile.stats.avg_engagement == 7.5
     tiktok = profile.stats.platform_breakdown["tiktok"]
-    assert (tiktok.followers, tiktok.engagement, tiktok.source, tiktok.last_synced_at) == (1000, 7.5, "client", START)
+    assert (tiktok.followers, tiktok.engagement, tiktok.source, tiktok.last_synced_at) == (
+        1000,
+        7.5,
+        "client",
+        START,
+    )
     assert (point.platform, point.followers, point.engagement, point.trigger) == ("tiktok", 1000, 7.5, "user")
 
 

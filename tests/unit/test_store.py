@@ -1,4 +1,4 @@
-"""The DynamoDB store: exact numbers, optimistic concurrency, atomic history, retries, unreachable database."""
+"""The DynamoDB store: exact numbers, optimistic concurrency, atomic history, retries, a database down."""
 
 from __future__ import annotations
 
@@ -21,10 +21,14 @@ from tests.unit.conftest import TABLE_NAME
 
 def make_store(client: Any, attempts: int = 12, sleeps: list[float] | None = None) -> DynamoProfileStore:
     record = sleeps.append if sleeps is not None else (lambda _: None)
-    return DynamoProfileStore(client, TABLE_NAME, history_retention_days=400, write_attempts=attempts, sleep=record)
+    return DynamoProfileStore(
+        client, TABLE_NAME, history_retention_days=400, write_attempts=attempts, sleep=record
+    )
 
 
-def syncing(platform: str, followers: int | None = None, engagement: float | None = None, user: str = "alice"):
+def syncing(
+    platform: str, followers: int | None = None, engagement: float | None = None, user: str = "alice"
+):
     """A store change that syncs one platform, as the HTTP route does."""
 
     def change(profile: Profile | None):
@@ -108,7 +112,9 @@ def test_a_writer_that_loses_a_race_reads_again_and_both_syncs_land(dynamodb: An
     assert profile.stats.total_followers == 200
     assert profile.stats.avg_engagement == 2.5  # (150*2 + 50*4) / 200
     stored = store.get("alice")
-    assert stored is not None and stored.to_wire() == profile.to_wire() and stored.version == 3
+    assert stored is not None
+    assert stored.to_wire() == profile.to_wire()
+    assert stored.version == 3
     assert len(history(dynamodb)) == 3  # the losing attempt wrote no history of its own
 
 
@@ -137,7 +143,7 @@ def test_writers_that_always_lose_give_up_after_the_bounded_attempts_with_jitter
 def test_update_fields_creates_a_profile_then_keeps_its_stats(dynamodb: Any) -> None:
     store = make_store(dynamodb)
     created = store.update_fields("bob", {"displayName": "Bob", "niche": ["music"]}, utc_now())
-    assert created.display_name == "Bob" and created.stats.total_followers == 0 and created.version == 1
+    assert (created.display_name, created.stats.total_followers, created.version) == ("Bob", 0, 1)
 
     store.change("bob", syncing("instagram", 70, 3.0))
     updated = store.update_fields("bob", {"bio": "hi"}, utc_now())
@@ -166,7 +172,9 @@ def stubbed_client() -> Any:
         ("ThrottlingException", None),
     ],
 )
-def test_throttling_and_transaction_conflicts_are_retried(code: str, reasons: list[dict[str, str]] | None) -> None:
+def test_throttling_and_transaction_conflicts_are_retried(
+    code: str, reasons: list[dict[str, str]] | None
+) -> None:
     client = stubbed_client()
     sleeps: list[float] = []
     store = make_store(client, sleeps=sleeps)
