@@ -36,7 +36,7 @@ from social_sync.errors import (
     Unauthenticated,
 )
 from social_sync.models import Platform, Profile, ProfileUpdate, SocialSyncRequest, utc_now
-from social_sync.profiles import get_profile, sync_platform, update_profile
+from social_sync.profiles import client_reading, get_profile, sync_platforms, update_profile
 from social_sync.settings import Settings
 from social_sync.store import DynamoProfileStore
 
@@ -84,7 +84,8 @@ def sync_api(platform: Platform) -> APIGatewayHttpResolver:
     def sync() -> dict[str, Any]:
         user_id = caller_id(app.current_event)
         request = parse_body(app.current_event, SocialSyncRequest)
-        profile = sync_platform(store, settings, user_id, platform, request, utc_now)
+        reading = client_reading(settings, request)
+        profile = sync_platforms(store, settings, user_id, {platform: reading}, utc_now)
         logger.info("platform synced", extra={"user_id": user_id, "platform": platform})
         return _profile_response(profile, f"Social media {platform.capitalize()} synced successfully")
 

@@ -87,35 +87,45 @@ def apply_sync(
     return updated, point
 
 
-def sync_platform(
-    store: ProfileStore,
-    settings: Settings,
-    user_id: str,
-    platform: str,
-    request: SocialSyncRequest,
-    now: Callable[[], datetime],
-) -> Profile:
-    """A user's sync of one platform with numbers the app sent: validated by policy, merged, saved."""
+def client_reading(settings: Settings, request: SocialSyncRequest) -> PlatformReading:
+    """The numbers a sync body carries, if this deployment accepts numbers from clients."""
     if request.username_or_id is not None:
         raise SyncByHandleUnavailable("Sync by usernameOrId is not available yet; send followers/engagement")
     if not settings.allow_client_reported_stats:
         raise ClientStatsRefused(
             "This deployment only accepts numbers it fetches itself; send usernameOrId instead"
         )
-    reading = PlatformReading(followers=request.followers, engagement=request.engagement, source="client")
+    return PlatformReading(followers=request.followers, engagement=request.engagement, source="client")
+
+
+def sync_platforms(
+    store: ProfileStore,
+    settings: Settings,
+    user_id: str,
+    readings: dict[str, PlatformReading],
+    now: Callable[[], datetime],
+    trigger: Trigger = "user",
+) -> Profile:
+    """Merge several platforms' numbers into a profile in one atomic write: all land or none."""
 
     def change(profile: Profile | None) -> tuple[Profile, list[HistoryEntry]]:
-        updated, point = apply_sync(
-            profile,
-            user_id,
-            platform,
-            reading,
-            now=now(),
-            trigger="user",
-            mode=settings.engagement_average,
-            cooldown_seconds=settings.sync_cooldown_seconds,
-        )
-        return updated, [point]
+        moment = now()
+        points = []
+        for platform, reading in readings.items():
+            profile, point = apply_sync(
+                profile,
+                user_id,
+                platform,
+                reading,
+                now=moment,
+                trigger=trigger,
+                mode=settings.engagement_average,
+                cooldown_seconds=settings.sync_cooldown_seconds,
+            )
+            points.append(point)
+        if profile is None:
+            raise ValueError("a sync carries at least one platform")
+        return profile, points
 
     return store.change(user_id, change)
 
