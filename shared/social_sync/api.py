@@ -35,8 +35,16 @@ from social_sync.errors import (
     SyncTooSoon,
     Unauthenticated,
 )
-from social_sync.models import Platform, Profile, ProfileUpdate, SocialSyncRequest, utc_now
-from social_sync.profiles import client_reading, get_profile, sync_platforms, update_profile
+from social_sync.models import (
+    HistoryQuery,
+    Platform,
+    Profile,
+    ProfileUpdate,
+    SocialSyncAllRequest,
+    SocialSyncRequest,
+    utc_now,
+)
+from social_sync.profiles import client_reading, get_profile, stats_history, sync_platforms, update_profile
 from social_sync.settings import Settings
 from social_sync.store import DynamoProfileStore
 
@@ -88,6 +96,38 @@ def sync_api(platform: Platform) -> APIGatewayHttpResolver:
         profile = sync_platforms(store, settings, user_id, {platform: reading}, utc_now)
         logger.info("platform synced", extra={"user_id": user_id, "platform": platform})
         return _profile_response(profile, f"Social media {platform.capitalize()} synced successfully")
+
+    return app
+
+
+def sync_all_api() -> APIGatewayHttpResolver:
+    """POST /api/v1/profiles/social-sync: several platforms in one atomic write, all or none."""
+    settings, store = _dependencies()
+    app = _resolver()
+
+    @app.post(f"{API_PREFIX}/profiles/social-sync")
+    def sync_all() -> dict[str, Any]:
+        user_id = caller_id(app.current_event)
+        request = parse_body(app.current_event, SocialSyncAllRequest)
+        readings = {platform: client_reading(settings, body) for platform, body in request.platforms.items()}
+        profile = sync_platforms(store, settings, user_id, readings, utc_now)
+        logger.info("platforms synced", extra={"user_id": user_id, "platforms": sorted(readings)})
+        return _profile_response(profile, "Social media synced successfully")
+
+    return app
+
+
+def stats_history_api() -> APIGatewayHttpResolver:
+    """GET /api/v1/profiles/me/stats/history: the caller's data points and growth over a window."""
+    _, store = _dependencies()
+    app = _resolver()
+
+    @app.get(f"{API_PREFIX}/profiles/me/stats/history")
+    def history() -> dict[str, Any]:
+        user_id = caller_id(app.current_event)
+        query = parse_query(app.current_event, HistoryQuery)
+        page = stats_history(store, user_id, query, utc_now())
+        return {"success": True, **page.to_wire()}
 
     return app
 
@@ -144,12 +184,21 @@ def parse_body(event: APIGatewayProxyEventV2, model: type[RequestT]) -> RequestT
         raise InvalidRequest("The request body must be JSON") from error
     if not isinstance(payload, dict):
         raise InvalidRequest("The request body must be a JSON object")
+    return _validate(model, payload, "request body")
+
+
+def parse_query(event: APIGatewayProxyEventV2, model: type[RequestT]) -> RequestT:
+    """The query string as `model`, or InvalidRequest saying what is wrong."""
+    return _validate(model, dict(event.query_string_parameters or {}), "query")
+
+
+def _validate(model: type[RequestT], data: dict[str, Any], part: str) -> RequestT:
     try:
-        return model.model_validate(payload)
+        return model.model_validate(data)
     except ValidationError as error:
         problems = [_field_error(detail) for detail in error.errors()]
         summary = "; ".join(f"{problem.field}: {problem.message}" for problem in problems)
-        raise InvalidRequest(f"Invalid request body: {summary}", problems) from error
+        raise InvalidRequest(f"Invalid {part}: {summary}", problems) from error
 
 
 def _field_error(detail: Any) -> FieldError:

@@ -100,6 +100,37 @@ class SocialSyncRequest(RequestModel):
         return self
 
 
+class SocialSyncAllRequest(RequestModel):
+    """A "sync all" body: each platform's entry is validated as a single-platform sync body."""
+
+    platforms: Annotated[dict[Platform, SocialSyncRequest], Field(min_length=1)]
+
+
+MAX_HISTORY_PAGE = 500
+
+
+class HistoryQuery(RequestModel):
+    """The query string of GET /profiles/me/stats/history."""
+
+    platform: Platform | None = None
+    start: datetime | None = Field(default=None, alias="from")
+    end: datetime | None = Field(default=None, alias="to")
+    limit: Annotated[int, Field(ge=1, le=MAX_HISTORY_PAGE)] = 100
+    cursor: Annotated[str, StringConstraints(min_length=1, max_length=2048)] | None = None
+
+    @field_validator("start", "end")
+    @classmethod
+    def _utc(cls, moment: datetime) -> datetime:
+        # A date or time without a zone is read as UTC, the zone every stored timestamp is in.
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> HistoryQuery:
+        if self.start is not None and self.end is not None and self.start > self.end:
+            raise ValueError("from must not be after to")
+        return self
+
+
 class Location(RequestModel):
     city: Text | None = None
     state: Text | None = None
@@ -209,6 +240,27 @@ class HistoryEntry(WireModel):
     source: Source
     trigger: Trigger
     synced_at: Timestamp
+
+
+class PlatformGrowth(WireModel):
+    """How one platform moved over a window: its first and last data points in it."""
+
+    points_from: Timestamp
+    points_to: Timestamp
+    followers_first: int | None = None
+    followers_last: int | None = None
+    followers_change: int | None = None
+    followers_change_percent: float | None = None
+    engagement_first: float | None = None
+    engagement_last: float | None = None
+
+
+class HistoryPage(WireModel):
+    """A page of data points in time order, the growth over the whole window, and where to go on."""
+
+    history: list[HistoryEntry]
+    growth: dict[str, PlatformGrowth]
+    next_cursor: str | None = None
 
 
 class PlatformReading(BaseModel):

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from social_sync.aggregates import EngagementAverage, average_engagement, total_followers
 from social_sync.errors import ClientStatsRefused, ProfileNotFound, SyncByHandleUnavailable, SyncTooSoon
 from social_sync.models import (
+    PLATFORMS,
     HistoryEntry,
+    HistoryPage,
+    HistoryQuery,
+    Platform,
+    PlatformGrowth,
     PlatformReading,
     PlatformStats,
     Profile,
@@ -21,6 +26,7 @@ from social_sync.models import (
 )
 from social_sync.settings import Settings
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ProfileChange = Callable[[Profile | None], tuple[Profile, list[HistoryEntry]]]
 
 
@@ -34,6 +40,20 @@ class ProfileStore(Protocol):
         ...
 
     def update_fields(self, user_id: str, fields: dict[str, object], now: datetime) -> Profile: ...
+
+    def history(
+        self,
+        user_id: str,
+        platform: str | None,
+        start: datetime,
+        end: datetime,
+        limit: int,
+        cursor: str | None = None,
+    ) -> tuple[list[HistoryEntry], str | None]: ...
+
+    def history_bounds(
+        self, user_id: str, platform: str, start: datetime, end: datetime
+    ) -> tuple[HistoryEntry, HistoryEntry] | None: ...
 
 
 def compute_stats(breakdown: dict[str, PlatformStats], mode: EngagementAverage) -> ProfileStats:
@@ -102,7 +122,7 @@ def sync_platforms(
     store: ProfileStore,
     settings: Settings,
     user_id: str,
-    readings: dict[str, PlatformReading],
+    readings: dict[Platform, PlatformReading],
     now: Callable[[], datetime],
     trigger: Trigger = "user",
 ) -> Profile:
@@ -141,3 +161,36 @@ def get_profile(store: ProfileStore, user_id: str) -> Profile:
 def update_profile(store: ProfileStore, user_id: str, update: ProfileUpdate, now: datetime) -> Profile:
     """Set the editable fields the update carries; creates the profile if the user has none."""
     return store.update_fields(user_id, update.changes(), now)
+
+
+def growth(first: HistoryEntry, last: HistoryEntry) -> PlatformGrowth:
+    """The change between a platform's first and last data points; percent only from a non-zero start."""
+    change = None
+    percent = None
+    if first.followers is not None and last.followers is not None:
+        change = last.followers - first.followers
+        if first.followers:
+            percent = round(change * 100 / first.followers, 2)
+    return PlatformGrowth(
+        points_from=first.synced_at,
+        points_to=last.synced_at,
+        followers_first=first.followers,
+        followers_last=last.followers,
+        followers_change=change,
+        followers_change_percent=percent,
+        engagement_first=first.engagement,
+        engagement_last=last.engagement,
+    )
+
+
+def stats_history(store: ProfileStore, user_id: str, query: HistoryQuery, now: datetime) -> HistoryPage:
+    """A page of the caller's data points in time order, and each platform's growth over the window."""
+    start = query.start or EPOCH
+    end = query.end or now
+    entries, cursor = store.history(user_id, query.platform, start, end, query.limit, query.cursor)
+    summary = {}
+    for platform in [query.platform] if query.platform else PLATFORMS:
+        bounds = store.history_bounds(user_id, platform, start, end)
+        if bounds is not None:
+            summary[platform] = growth(*bounds)
+    return HistoryPage(history=entries, growth=summary, next_cursor=cursor)

@@ -8,6 +8,7 @@ Numbers cross the boundary as Decimal, so nothing drifts through binary floats.
 
 from __future__ import annotations
 
+import base64
 import json
 import random
 import time
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
-from social_sync.errors import ConcurrentUpdateConflict, StoreUnavailable
+from social_sync.errors import ConcurrentUpdateConflict, FieldError, InvalidRequest, StoreUnavailable
 from social_sync.models import HistoryEntry, Profile, ProfileStats, format_timestamp
 from social_sync.profiles import ProfileChange
 
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import PutTypeDef, TransactWriteItemTypeDef
 
 PROFILE_SK = "PROFILE"
+HISTORY_PREFIX = "HISTORY#"
+HISTORY_BY_TIME = "HistoryByTime"
 # Cancellation reasons that mean "someone else wrote first" or "too fast": read again and retry.
 _RETRY_REASONS = {
     "ConditionalCheckFailed",
@@ -118,6 +121,75 @@ class DynamoProfileStore:
             self._backoff(attempt)
         raise ConcurrentUpdateConflict("The profile is being changed by several requests at once; try again")
 
+    def history(
+        self,
+        user_id: str,
+        platform: str | None,
+        start: datetime,
+        end: datetime,
+        limit: int,
+        cursor: str | None = None,
+    ) -> tuple[list[HistoryEntry], str | None]:
+        """Data points in [start, end] in time order from one Query on a key range, and the next cursor.
+
+        One platform reads the table's own key; every platform reads the HistoryByTime index.
+        """
+        key, low, high = self._history_range(user_id, platform, start, end)
+        query: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": f"pk = :pk AND {key} BETWEEN :low AND :high",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": user_key(user_id)},
+                ":low": {"S": low},
+                ":high": {"S": high},
+            },
+            "Limit": limit,
+        }
+        if platform is None:
+            query["IndexName"] = HISTORY_BY_TIME
+        if cursor is not None:
+            query["ExclusiveStartKey"] = decode_cursor(cursor, user_id, platform)
+        with _translate_errors():
+            response = self._client.query(**query)
+        entries = [HistoryEntry.model_validate(from_attributes(item)) for item in response.get("Items", [])]
+        last = response.get("LastEvaluatedKey")
+        return entries, encode_cursor(last) if last else None
+
+    def history_bounds(
+        self, user_id: str, platform: str, start: datetime, end: datetime
+    ) -> tuple[HistoryEntry, HistoryEntry] | None:
+        """A platform's first and last data points in [start, end], or None when it has none there."""
+        key, low, high = self._history_range(user_id, platform, start, end)
+        points = []
+        for forward in (True, False):
+            with _translate_errors():
+                response = self._client.query(
+                    TableName=self._table,
+                    KeyConditionExpression=f"pk = :pk AND {key} BETWEEN :low AND :high",
+                    ExpressionAttributeValues={
+                        ":pk": {"S": user_key(user_id)},
+                        ":low": {"S": low},
+                        ":high": {"S": high},
+                    },
+                    ScanIndexForward=forward,
+                    Limit=1,
+                )
+            items = response.get("Items", [])
+            if not items:
+                return None
+            points.append(HistoryEntry.model_validate(from_attributes(items[0])))
+        return points[0], points[1]
+
+    @staticmethod
+    def _history_range(
+        user_id: str, platform: str | None, start: datetime, end: datetime
+    ) -> tuple[str, str, str]:
+        # "~" sorts after every character a key uses, so the range takes in all of `end`'s millisecond.
+        low, high = format_timestamp(start), format_timestamp(end) + "~"
+        if platform is None:
+            return "historyAt", low, high
+        return "sk", f"{HISTORY_PREFIX}{platform}#{low}", f"{HISTORY_PREFIX}{platform}#{high}"
+
     def update_fields(self, user_id: str, fields: dict[str, Any], now: datetime) -> Profile:
         """Set top-level profile fields in one atomic update; creates the profile if there is none."""
         names = {f"#f{i}": name for i, name in enumerate(fields)}
@@ -171,7 +243,7 @@ class DynamoProfileStore:
         item = {
             "pk": user_key(user_id),
             # The profile version makes the key unique even for two syncs in the same millisecond.
-            "sk": f"HISTORY#{entry.platform}#{at}#{version:012d}",
+            "sk": f"{HISTORY_PREFIX}{entry.platform}#{at}#{version:012d}",
             "historyAt": f"{at}#{entry.platform}#{version:012d}",
             "expiresAt": int((entry.synced_at + self._retention).timestamp()),
             **entry.to_wire(),
@@ -181,6 +253,30 @@ class DynamoProfileStore:
     def _backoff(self, attempt: int) -> None:
         # Full jitter: spreads racing writers apart instead of letting them collide again in step.
         self._sleep(random.uniform(0, min(1.0, 0.02 * 2**attempt)))  # noqa: S311 - jitter, not security
+
+
+def encode_cursor(key: dict[str, Any]) -> str:
+    """An opaque, URL-safe cursor for a LastEvaluatedKey."""
+    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, user_id: str, platform: str | None) -> dict[str, Any]:
+    """The key a cursor stands for, only if it is one this user's query could have produced."""
+    expected = {"pk", "sk"} if platform is not None else {"pk", "sk", "historyAt"}
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except ValueError as error:
+        raise InvalidRequest("cursor is not valid", [FieldError("cursor", "is not valid")]) from error
+    valid = (
+        isinstance(key, dict)
+        and set(key) == expected
+        and all(isinstance(value, dict) and set(value) == {"S"} for value in key.values())
+        and key["pk"]["S"] == user_key(user_id)
+        and key["sk"]["S"].startswith(HISTORY_PREFIX + (platform or ""))
+    )
+    if not valid:
+        raise InvalidRequest("cursor is not valid", [FieldError("cursor", "is not valid")])
+    return dict(key)
 
 
 def _is_retryable(error: ClientError) -> bool:

@@ -14,6 +14,12 @@ from moto import mock_aws
 from tests.template import ROOT, load_function, table_definition
 
 TABLE_NAME = "social-sync-unit"
+PLATFORM_FUNCTIONS = {
+    "tiktok": "SyncTikTokFunction",
+    "twitch": "SyncTwitchFunction",
+    "twitter": "SyncTwitterFunction",
+    "instagram": "SyncInstagramFunction",
+}
 
 
 class FakeContext:

@@ -13,16 +13,10 @@ from typing import Any
 import pytest
 
 from social_sync import api
-from tests.unit.conftest import TABLE_NAME, http_event, invoke
+from tests.unit.conftest import PLATFORM_FUNCTIONS, TABLE_NAME, http_event, invoke
 
 SYNC = "/api/v1/profiles/social-sync"
 ME = "/api/v1/profiles/me"
-PLATFORM_FUNCTIONS = {
-    "tiktok": "SyncTikTokFunction",
-    "twitch": "SyncTwitchFunction",
-    "twitter": "SyncTwitterFunction",
-    "instagram": "SyncInstagramFunction",
-}
 
 
 def table_items(dynamodb: Any) -> list[dict[str, Any]]:

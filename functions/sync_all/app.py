@@ -1,0 +1,6 @@
+"""SyncAllFunction: POST /api/v1/profiles/social-sync (several platforms, one atomic write)."""
+
+from social_sync.api import serve, sync_all_api
+
+app = sync_all_api()
+lambda_handler = serve(app)

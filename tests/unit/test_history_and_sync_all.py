@@ -1,0 +1,238 @@
+"""Growth history (GET /profiles/me/stats/history) and "sync all" (POST /profiles/social-sync)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+from social_sync import api
+from tests.unit.conftest import PLATFORM_FUNCTIONS, TABLE_NAME, http_event, invoke
+
+HISTORY = "/api/v1/profiles/me/stats/history"
+SYNC = "/api/v1/profiles/social-sync"
+NOV_1 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+
+
+class Clock:
+    """A settable clock for the handlers, so a month of syncs takes no time."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    clock = Clock(NOV_1)
+    monkeypatch.setattr(api, "utc_now", clock)
+    return clock
+
+
+def sync_tiktok(function: Any, body: dict[str, Any], sub: str = "alice") -> tuple[int, dict[str, Any]]:
+    status, response, _ = invoke(
+        function("SyncTikTokFunction"), http_event("POST", f"{SYNC}/tiktok", body, sub=sub)
+    )
+    return status, response
+
+
+def history(function: Any, sub: str = "alice", **params: Any) -> tuple[int, dict[str, Any]]:
+    query = urlencode(params)
+    event = http_event("GET", HISTORY, sub=sub, rawQueryString=query)
+    if params:
+        event["queryStringParameters"] = {key: str(value) for key, value in params.items()}
+    status, response, _ = invoke(function("GetStatsHistoryFunction"), event)
+    return status, response
+
+
+def sync_all(function: Any, body: Any) -> tuple[int, dict[str, Any]]:
+    status, response, _ = invoke(function("SyncAllFunction"), http_event("POST", SYNC, body))
+    return status, response
+
+
+def test_three_syncs_over_a_month_give_three_points_and_the_growth(function: Any, clock: Clock) -> None:
+    for day, followers, engagement in [(0, 1000, 5.0), (14, 1200, 5.5), (29, 1500, 6.25)]:
+        clock.now = NOV_1 + timedelta(days=day)
+        assert sync_tiktok(function, {"followers": followers, "engagement": engagement})[0] == 200
+    clock.now = NOV_1 + timedelta(days=30)
+
+    status, body = history(function, platform="tiktok")
+
+    assert status == 200
+    assert [(p["followers"], p["engagement"]) for p in body["history"]] == [
+        (1000, 5.0),
+        (1200, 5.5),
+        (1500, 6.25),
+    ]
+    assert [p["syncedAt"][:10] for p in body["history"]] == ["2026-11-01", "2026-11-15", "2026-11-30"]
+    assert all(p["source"] == "client" and p["trigger"] == "user" for p in body["history"])
+    assert body["growth"] == {
+        "tiktok": {
+            "pointsFrom": "2026-11-01T09:00:00.000Z",
+            "pointsTo": "2026-11-30T09:00:00.000Z",
+            "followersFirst": 1000,
+            "followersLast": 1500,
+            "followersChange": 500,
+            "followersChangePercent": 50.0,
+            "engagementFirst": 5.0,
+            "engagementLast": 6.25,
+        }
+    }
+    assert "nextCursor" not in body
+
+
+def test_the_window_and_every_platform_in_time_order(function: Any, clock: Clock) -> None:
+    for day, platform in enumerate(["tiktok", "twitch", "tiktok", "instagram", "twitch"]):
+        clock.now = NOV_1 + timedelta(days=day)
+        status, _, _ = invoke(
+            function(PLATFORM_FUNCTIONS[platform]),
+            http_event("POST", f"{SYNC}/{platform}", {"followers": 100 + day}),
+        )
+        assert status == 200
+
+    status, body = history(function, **{"from": "2026-11-02T00:00:00Z", "to": "2026-11-04T09:00:00Z"})
+
+    assert status == 200
+    assert [(p["platform"], p["followers"]) for p in body["history"]] == [
+        ("twitch", 101),
+        ("tiktok", 102),
+        ("instagram", 103),
+    ]
+    assert set(body["growth"]) == {"twitch", "tiktok", "instagram"}
+    assert body["growth"]["twitch"]["followersFirst"] == body["growth"]["twitch"]["followersLast"] == 101
+
+
+def test_pages_follow_the_cursor_without_gaps_or_repeats(function: Any, clock: Clock) -> None:
+    for day in range(7):
+        clock.now = NOV_1 + timedelta(days=day)
+        sync_tiktok(function, {"followers": 10 * day})
+
+    seen: list[int] = []
+    params: dict[str, Any] = {"limit": 3}
+    pages = 0
+    while True:
+        status, body = history(function, **params)
+        assert status == 200
+        pages += 1
+        seen += [p["followers"] for p in body["history"]]
+        assert body["growth"]["tiktok"]["followersLast"] == 60  # the whole window, on every page
+        if "nextCursor" not in body:
+            break
+        params["cursor"] = body["nextCursor"]
+    assert seen == [0, 10, 20, 30, 40, 50, 60]
+    assert pages == 3
+
+
+def test_a_user_cannot_read_another_users_history_with_a_cursor(function: Any, clock: Clock) -> None:
+    for day in range(3):
+        clock.now = NOV_1 + timedelta(days=day)
+        sync_tiktok(function, {"followers": day}, sub="alice")
+    _, page = history(function, sub="alice", limit=1)
+
+    status, body = history(function, sub="mallory", limit=1, cursor=page["nextCursor"])
+
+    assert status == 400
+    assert body["errors"] == [{"field": "cursor", "message": "is not valid"}]
+
+
+def test_no_history_is_an_empty_page(function: Any) -> None:
+    status, body = history(function)
+    assert (status, body) == (200, {"success": True, "history": [], "growth": {}})
+
+
+BAD_QUERIES = {
+    "from is not a date": {"from": "last tuesday"},
+    "to is not a date": {"to": "2026-13-45"},
+    "from after to": {"from": "2026-11-30T00:00:00Z", "to": "2026-11-01T00:00:00Z"},
+    "limit zero": {"limit": 0},
+    "limit too large": {"limit": 501},
+    "limit not a number": {"limit": "ten"},
+    "unknown platform": {"platform": "myspace"},
+    "unknown parameter": {"userId": "bob"},
+    "cursor garbage": {"cursor": "not-a-cursor"},
+}
+
+
+@pytest.mark.parametrize("params", BAD_QUERIES.values(), ids=BAD_QUERIES.keys())
+def test_bad_history_queries_are_400(function: Any, params: dict[str, Any]) -> None:
+    status, body = history(function, **params)
+    assert status == 400
+    assert body["success"] is False
+    assert body["errors"]
+
+
+def test_history_entries_expire_after_the_retention(function: Any, dynamodb: Any, clock: Clock) -> None:
+    sync_tiktok(function, {"followers": 1})
+    item = next(
+        i for i in dynamodb.scan(TableName=TABLE_NAME)["Items"] if i["sk"]["S"].startswith("HISTORY#")
+    )
+    assert int(item["expiresAt"]["N"]) == int((NOV_1 + timedelta(days=400)).timestamp())
+
+
+def test_sync_all_lands_every_platform_in_one_write(function: Any, dynamodb: Any, clock: Clock) -> None:
+    status, body = sync_all(
+        function,
+        {"platforms": {"tiktok": {"followers": 1000, "engagement": 7.5}, "twitch": {"followers": 300}}},
+    )
+
+    assert status == 200
+    assert body["message"] == "Social media synced successfully"
+    stats = body["profile"]["stats"]
+    assert set(stats["platformBreakdown"]) == {"tiktok", "twitch"}
+    assert stats["totalFollowers"] == 1300
+    items = dynamodb.scan(TableName=TABLE_NAME)["Items"]
+    assert sorted(i["sk"]["S"].split("#")[1] for i in items if i["sk"]["S"].startswith("HISTORY#")) == [
+        "tiktok",
+        "twitch",
+    ]
+    profile = next(i for i in items if i["sk"]["S"] == "PROFILE")
+    assert profile["version"]["N"] == "1"
+
+
+BAD_BATCHES = {
+    "one invalid entry": {"platforms": {"tiktok": {"followers": 10}, "twitch": {"followers": "many"}}},
+    "an unknown platform": {"platforms": {"tiktok": {"followers": 10}, "myspace": {"followers": 1}}},
+    "no platforms": {"platforms": {}},
+    "an empty entry": {"platforms": {"tiktok": {"followers": 10}, "twitch": {}}},
+    "platforms missing": {"tiktok": {"followers": 10}},
+}
+
+
+@pytest.mark.parametrize("body", BAD_BATCHES.values(), ids=BAD_BATCHES.keys())
+def test_a_batch_with_an_invalid_entry_changes_nothing(function: Any, dynamodb: Any, body: Any) -> None:
+    sync_tiktok(function, {"followers": 5})
+    before = dynamodb.scan(TableName=TABLE_NAME)["Items"]
+
+    status, response = sync_all(function, body)
+
+    assert status == 400
+    assert response["success"] is False
+    assert dynamodb.scan(TableName=TABLE_NAME)["Items"] == before
+
+
+def test_the_invalid_entry_is_named(function: Any) -> None:
+    _, response = sync_all(function, BAD_BATCHES["one invalid entry"])
+    assert response["errors"] == [
+        {"field": "platforms.twitch.followers", "message": "Input should be a valid integer"}
+    ]
+
+
+def test_a_batch_with_a_platform_in_cooldown_is_429_and_changes_nothing(
+    function: Any, dynamodb: Any, env: pytest.MonkeyPatch, clock: Clock
+) -> None:
+    env.setenv("SYNC_COOLDOWN_SECONDS", "60")
+    sync_tiktok(function, {"followers": 5})
+    before = dynamodb.scan(TableName=TABLE_NAME)["Items"]
+    clock.now += timedelta(seconds=10)
+
+    status, response = sync_all(
+        function, {"platforms": {"twitch": {"followers": 1}, "tiktok": {"followers": 6}}}
+    )
+
+    assert status == 429
+    assert "Tiktok" in response["message"]
+    assert dynamodb.scan(TableName=TABLE_NAME)["Items"] == before
