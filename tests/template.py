@@ -27,9 +27,9 @@ def resources(kind: str) -> dict[str, dict[str, Any]]:
     return {name: r for name, r in template()["Resources"].items() if r["Type"] == kind}
 
 
-def table_definition() -> dict[str, Any]:
-    """CreateTable arguments for the ProfilesTable exactly as the template declares it."""
-    props = template()["Resources"]["ProfilesTable"]["Properties"]
+def table_definition(logical_id: str = "ProfilesTable") -> dict[str, Any]:
+    """CreateTable arguments for a table exactly as the template declares it."""
+    props = template()["Resources"][logical_id]["Properties"]
     keys = (
         "AttributeDefinitions",
         "KeySchema",

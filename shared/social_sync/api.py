@@ -27,9 +27,11 @@ from social_sync.errors import (
     ConcurrentUpdateConflict,
     DomainError,
     FieldError,
+    IdempotencyKeyReused,
     InvalidRequest,
     PayloadTooLarge,
     ProfileNotFound,
+    RequestInProgress,
     StoreUnavailable,
     SyncByHandleUnavailable,
     SyncTooSoon,
@@ -44,6 +46,7 @@ from social_sync.models import (
     SocialSyncRequest,
     utc_now,
 )
+from social_sync.notifications import StatsSyncedPublisher
 from social_sync.profiles import client_reading, get_profile, stats_history, sync_platforms, update_profile
 from social_sync.settings import Settings
 from social_sync.store import DynamoProfileStore
@@ -51,9 +54,13 @@ from social_sync.store import DynamoProfileStore
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
     from aws_lambda_powertools.utilities.typing import LambdaContext
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 API_PREFIX = "/api/v1"
 MAX_BODY_BYTES = 16 * 1024
+MAX_IDEMPOTENCY_KEY = 255
+# Fail fast when a service is unreachable: a 503 the client can retry beats a Lambda timeout.
+_CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
 
 LambdaHandler = Callable[[dict[str, Any], "LambdaContext"], dict[str, Any]]
 RequestT = TypeVar("RequestT", bound=BaseModel)
@@ -65,7 +72,9 @@ _STATUS: dict[type[DomainError], int] = {
     Unauthenticated: 401,
     ClientStatsRefused: 403,
     ProfileNotFound: 404,
+    RequestInProgress: 409,
     PayloadTooLarge: 413,
+    IdempotencyKeyReused: 422,
     SyncTooSoon: 429,
     SyncByHandleUnavailable: 501,
     ConcurrentUpdateConflict: 503,
@@ -86,16 +95,24 @@ def serve(app: APIGatewayHttpResolver) -> LambdaHandler:
 def sync_api(platform: Platform) -> APIGatewayHttpResolver:
     """POST /api/v1/profiles/social-sync/<platform>: save one platform's numbers into the caller's profile."""
     settings, store = _dependencies()
+    publisher = _publisher(settings)
+    replay = _replayer(settings, f"sync-{platform}")
     app = _resolver()
 
     @app.post(f"{API_PREFIX}/profiles/social-sync/{platform}")
     def sync() -> dict[str, Any]:
         user_id = caller_id(app.current_event)
         request = parse_body(app.current_event, SocialSyncRequest)
-        reading = client_reading(settings, request)
-        profile = sync_platforms(store, settings, user_id, {platform: reading}, utc_now)
-        logger.info("platform synced", extra={"user_id": user_id, "platform": platform})
-        return _profile_response(profile, f"Social media {platform.capitalize()} synced successfully")
+
+        def run() -> dict[str, Any]:
+            reading = client_reading(settings, request)
+            profile = sync_platforms(
+                store, settings, user_id, {platform: reading}, utc_now, publisher=publisher
+            )
+            logger.info("platform synced", extra={"user_id": user_id, "platform": platform})
+            return _profile_response(profile, f"Social media {platform.capitalize()} synced successfully")
+
+        return replay(app, user_id, request, run)
 
     return app
 
@@ -103,16 +120,24 @@ def sync_api(platform: Platform) -> APIGatewayHttpResolver:
 def sync_all_api() -> APIGatewayHttpResolver:
     """POST /api/v1/profiles/social-sync: several platforms in one atomic write, all or none."""
     settings, store = _dependencies()
+    publisher = _publisher(settings)
+    replay = _replayer(settings, "sync-all")
     app = _resolver()
 
     @app.post(f"{API_PREFIX}/profiles/social-sync")
     def sync_all() -> dict[str, Any]:
         user_id = caller_id(app.current_event)
         request = parse_body(app.current_event, SocialSyncAllRequest)
-        readings = {platform: client_reading(settings, body) for platform, body in request.platforms.items()}
-        profile = sync_platforms(store, settings, user_id, readings, utc_now)
-        logger.info("platforms synced", extra={"user_id": user_id, "platforms": sorted(readings)})
-        return _profile_response(profile, "Social media synced successfully")
+
+        def run() -> dict[str, Any]:
+            readings = {
+                platform: client_reading(settings, body) for platform, body in request.platforms.items()
+            }
+            profile = sync_platforms(store, settings, user_id, readings, utc_now, publisher=publisher)
+            logger.info("platforms synced", extra={"user_id": user_id, "platforms": sorted(readings)})
+            return _profile_response(profile, "Social media synced successfully")
+
+        return replay(app, user_id, request, run)
 
     return app
 
@@ -209,18 +234,93 @@ def _field_error(detail: Any) -> FieldError:
 
 def _dependencies() -> tuple[Settings, DynamoProfileStore]:
     settings = Settings.from_env()
-    # Fail fast when DynamoDB is unreachable: a 503 the client can retry beats a Lambda timeout.
-    client = boto3.client(
-        "dynamodb",
-        config=Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3}),
-    )
     store = DynamoProfileStore(
-        client,
+        _dynamodb(),
         settings.table_name,
         history_retention_days=settings.history_retention_days,
         write_attempts=settings.write_attempts,
     )
     return settings, store
+
+
+Replayer = Callable[[APIGatewayHttpResolver, str, BaseModel, Callable[[], dict[str, Any]]], dict[str, Any]]
+
+
+def _replayer(settings: Settings, route: str) -> Replayer:
+    """Runs a write at most once per (caller, Idempotency-Key): a retry gets the first response back.
+
+    A different body under a used key is 422; a retry while the first is still running is 409.
+    Without the header, or with no idempotency table configured, the write simply runs.
+    """
+    if settings.idempotency_table_name is None:
+        return lambda app, user_id, request, run: run()
+    # Imported here: only deployments with idempotency pay for it at cold start.
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+        IdempotencyPersistenceLayerError,
+        IdempotencyValidationError,
+    )
+
+    config = IdempotencyConfig(
+        event_key_jmespath="[user, key]",
+        payload_validation_jmespath="body",
+        expires_after_seconds=settings.idempotency_ttl_seconds,
+    )
+    persistence = DynamoDBPersistenceLayer(
+        table_name=settings.idempotency_table_name, boto3_client=_dynamodb()
+    )
+
+    @idempotent_function(
+        data_keyword_argument="request", persistence_store=persistence, config=config, key_prefix=route
+    )
+    def once(request: dict[str, Any], run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        return run()
+
+    def replay(
+        app: APIGatewayHttpResolver, user_id: str, body: BaseModel, run: Callable[[], dict[str, Any]]
+    ) -> dict[str, Any]:
+        key = app.current_event.headers.get("idempotency-key")
+        if key is None:
+            return run()
+        if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY or not key.isprintable():
+            raise InvalidRequest(
+                "Idempotency-Key must be 1 to 255 printable characters",
+                [FieldError("Idempotency-Key", "must be 1 to 255 printable characters")],
+            )
+        config.register_lambda_context(app.lambda_context)
+        request = {"user": user_id, "key": key, "body": body.model_dump(mode="json", exclude_unset=True)}
+        try:
+            return once(request=request, run=run)  # type: ignore[no-any-return]
+        except IdempotencyValidationError as error:
+            raise IdempotencyKeyReused(
+                "This Idempotency-Key was already used with a different request body"
+            ) from error
+        except IdempotencyAlreadyInProgressError as error:
+            raise RequestInProgress("A request with this Idempotency-Key is still being processed") from error
+        except IdempotencyPersistenceLayerError as error:
+            raise StoreUnavailable(
+                "The database is unavailable right now; nothing was changed, try again"
+            ) from error
+
+    return replay
+
+
+def _publisher(settings: Settings) -> StatsSyncedPublisher | None:
+    if settings.event_bus_name is None:
+        return None
+    # The client is made on first publish, so cold starts do not pay for it.
+    return StatsSyncedPublisher(
+        settings.event_bus_name, lambda: boto3.client("events", config=_CLIENT_CONFIG)
+    )
+
+
+def _dynamodb() -> DynamoDBClient:
+    return boto3.client("dynamodb", config=_CLIENT_CONFIG)
 
 
 def _resolver() -> APIGatewayHttpResolver:

@@ -66,3 +66,11 @@ class StoreUnavailable(DomainError):
 
 class SyncByHandleUnavailable(DomainError):
     """Fetching an account by its handle needs the RapidAPI providers, which this build does not have yet."""
+
+
+class RequestInProgress(DomainError):
+    """A request with the same Idempotency-Key is still running."""
+
+
+class IdempotencyKeyReused(DomainError):
+    """An Idempotency-Key came back with a different body."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -22,6 +22,7 @@ from social_sync.models import (
     ProfileStats,
     ProfileUpdate,
     SocialSyncRequest,
+    Source,
     Trigger,
 )
 from social_sync.settings import Settings
@@ -54,6 +55,12 @@ class ProfileStore(Protocol):
     def history_bounds(
         self, user_id: str, platform: str, start: datetime, end: datetime
     ) -> tuple[HistoryEntry, HistoryEntry] | None: ...
+
+
+class StatsPublisher(Protocol):
+    """Tells the rest of the system that a profile's stats changed (social_sync.notifications)."""
+
+    def stats_synced(self, profile: Profile, platforms: Iterable[str], source: Source) -> None: ...
 
 
 def compute_stats(breakdown: dict[str, PlatformStats], mode: EngagementAverage) -> ProfileStats:
@@ -125,8 +132,13 @@ def sync_platforms(
     readings: dict[Platform, PlatformReading],
     now: Callable[[], datetime],
     trigger: Trigger = "user",
+    *,
+    publisher: StatsPublisher | None = None,
 ) -> Profile:
-    """Merge several platforms' numbers into a profile in one atomic write: all land or none."""
+    """Merge several platforms' numbers into a profile in one atomic write: all land or none.
+
+    After the write, `publisher` (if any) announces it; it never fails or undoes the sync.
+    """
 
     def change(profile: Profile | None) -> tuple[Profile, list[HistoryEntry]]:
         moment = now()
@@ -147,7 +159,11 @@ def sync_platforms(
             raise ValueError("a sync carries at least one platform")
         return profile, points
 
-    return store.change(user_id, change)
+    saved = store.change(user_id, change)
+    if publisher is not None:
+        sources = {reading.source for reading in readings.values()}
+        publisher.stats_synced(saved, readings, "rapidapi" if sources == {"rapidapi"} else "client")
+    return saved
 
 
 def get_profile(store: ProfileStore, user_id: str) -> Profile:
