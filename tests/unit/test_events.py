@@ -1,0 +1,388 @@
+"""Every sample event in events/ through its function's handler, as `sam local invoke -e` runs it.
+
+The function for an event comes from template.yaml (the HttpApi event whose method and path make the
+event's routeKey), so an event and the route it claims cannot drift apart. Each file has its expected
+status below; a new file without one fails the suite until someone writes down what it should do.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
+from types import ModuleType
+from typing import Any
+from urllib.parse import parse_qsl
+
+import pytest
+
+from tests.template import ROOT, resources
+from tests.unit.conftest import TABLE_NAME, invoke, load_event
+
+EVENTS_DIR = ROOT / "events"
+EVENT_FILES = sorted(path.name for path in EVENTS_DIR.glob("*.json"))
+SEED_EVENT = "sync_tiktok.json"
+SYNC_PATH = re.compile(r"^/api/v1/profiles/social-sync(/(?P<platform>[a-z]+))?$")
+PROFILE_PATH = "/api/v1/profiles/me"
+HISTORY_PATH = "/api/v1/profiles/me/stats/history"
+ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$")
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What a sample event must produce."""
+
+    status: int
+    # The caller already has a profile (made by the seed TikTok sync) when the event arrives.
+    given_profile: bool = False
+    # For a validation 400: the `field` of each entry of `errors`, in order ("a.b" also matches "a.b.c").
+    # Empty: no `errors` key at all.
+    error_fields: tuple[str, ...] = ()
+
+
+# Error events run against an existing profile, so "nothing changed" also means "stored data untouched".
+EXPECTED: dict[str, Expected] = {
+    # The main case of each function.
+    "sync_tiktok.json": Expected(200),
+    "sync_twitch.json": Expected(200),
+    "sync_twitter.json": Expected(200),
+    "sync_instagram.json": Expected(200),
+    "get_profile.json": Expected(200, given_profile=True),
+    "update_profile.json": Expected(200),
+    "sync_all.json": Expected(200),
+    "get_stats_history.json": Expected(200, given_profile=True),
+    # Other bodies a sync accepts.
+    "sync_followers_only.json": Expected(200),
+    "sync_base64_body.json": Expected(200),
+    # 501 until the RapidAPI providers land; then 200 with a mocked provider.
+    "sync_by_handle.json": Expected(501, given_profile=True),
+    # Sync errors.
+    "sync_wrong_type.json": Expected(400, given_profile=True, error_fields=("followers",)),
+    "sync_fractional_followers.json": Expected(400, given_profile=True, error_fields=("followers",)),
+    "sync_out_of_range.json": Expected(400, given_profile=True, error_fields=("engagement",)),
+    "sync_null_field.json": Expected(400, given_profile=True, error_fields=("followers",)),
+    "sync_empty_body.json": Expected(400, given_profile=True),
+    "sync_no_fields.json": Expected(400, given_profile=True, error_fields=("body",)),
+    "sync_unknown_field.json": Expected(400, given_profile=True, error_fields=("likes",)),
+    "sync_not_json.json": Expected(400, given_profile=True),
+    "sync_not_object.json": Expected(400, given_profile=True),
+    "sync_mixed_kinds.json": Expected(400, given_profile=True, error_fields=("body",)),
+    "sync_no_claims.json": Expected(401, given_profile=True),
+    "sync_too_large.json": Expected(413, given_profile=True),
+    "sync_all_unknown_platform.json": Expected(400, given_profile=True, error_fields=("platforms.youtube",)),
+    "sync_all_no_platforms.json": Expected(400, given_profile=True, error_fields=("platforms",)),
+    # Profile and history errors.
+    "get_profile_no_profile.json": Expected(404, given_profile=True),
+    "update_profile_read_only.json": Expected(400, given_profile=True, error_fields=("stats",)),
+    "update_profile_unknown_field.json": Expected(400, given_profile=True, error_fields=("email",)),
+    "update_profile_no_fields.json": Expected(400, given_profile=True, error_fields=("body",)),
+    "update_profile_wrong_type.json": Expected(
+        400, given_profile=True, error_fields=("niche", "syncSettings.autoSync")
+    ),
+    "get_stats_history_bad_query.json": Expected(400, given_profile=True, error_fields=("platform", "limit")),
+}
+
+Invoked = tuple[int, dict[str, Any], dict[str, str]]
+
+
+@cache
+def route_functions() -> dict[str, str]:
+    """routeKey ("POST /api/v1/...") -> logical id of the function template.yaml binds to that route."""
+    table: dict[str, str] = {}
+    for logical_id, resource in resources("AWS::Serverless::Function").items():
+        for event in resource["Properties"].get("Events", {}).values():
+            if event["Type"] == "HttpApi":
+                route = f"{str(event['Properties']['Method']).upper()} {event['Properties']['Path']}"
+                assert route not in table, f"{route} is bound to both {table[route]} and {logical_id}"
+                table[route] = logical_id
+    return table
+
+
+def function_for(event: dict[str, Any]) -> str:
+    """The logical id of the function that serves `event`, failing clearly when no route matches."""
+    route = event["routeKey"]
+    assert route in route_functions(), f"no HttpApi route in template.yaml for {route!r}"
+    return route_functions()[route]
+
+
+def request_body(event: dict[str, Any]) -> Any:
+    """The JSON the event's body carries, decoded the way API Gateway encoded it."""
+    raw = event["body"]
+    return json.loads(base64.b64decode(raw) if event["isBase64Encoded"] else raw)
+
+
+def caller(event: dict[str, Any]) -> str:
+    sub = event["requestContext"]["authorizer"]["jwt"]["claims"]["sub"]
+    assert isinstance(sub, str)
+    return sub
+
+
+def run(function: Callable[[str], ModuleType], name: str) -> Invoked:
+    event = load_event(name)
+    return invoke(function(function_for(event)), event)
+
+
+def table_items(dynamodb: Any) -> list[dict[str, Any]]:
+    """Every item in the table, in key order, as DynamoDB returns them."""
+    items = dynamodb.scan(TableName=TABLE_NAME, ConsistentRead=True)["Items"]
+    return sorted(items, key=lambda item: (item["pk"]["S"], item["sk"]["S"]))
+
+
+def parse_timestamp(value: Any) -> datetime:
+    """An ISO 8601 UTC timestamp with a `Z`, as the wire format promises."""
+    assert isinstance(value, str), value
+    assert ISO_UTC.match(value), f"{value!r} is not ISO 8601 UTC"
+    return datetime.fromisoformat(value)
+
+
+def assert_json_response(headers: dict[str, str]) -> None:
+    content_type = {key.lower(): value for key, value in headers.items()}.get("content-type", "")
+    assert content_type.startswith("application/json"), headers
+
+
+def assert_error_body(body: dict[str, Any], expected: Expected) -> None:
+    """The documented error shape: success false, a message for a person, `errors` only for validation."""
+    assert body["success"] is False
+    assert set(body) <= {"success", "message", "errors"}, body
+    assert isinstance(body["message"], str)
+    assert body["message"].strip()
+    assert "Traceback" not in body["message"]
+    if expected.error_fields:
+        fields = [error["field"] for error in body["errors"]]
+        assert len(fields) == len(expected.error_fields), fields
+        for field, wanted in zip(fields, expected.error_fields, strict=True):
+            assert field == wanted or field.startswith(f"{wanted}."), fields
+        for error in body["errors"]:
+            assert set(error) == {"field", "message"}
+            assert isinstance(error["message"], str)
+            assert error["message"].strip()
+    else:
+        assert "errors" not in body, body
+
+
+def assert_synced(
+    event: dict[str, Any], body: dict[str, Any], started: datetime, items: list[dict[str, Any]]
+) -> None:
+    """A sync (of one platform, or of several at once) on a caller with no profile yet.
+
+    The response carries the numbers sent, the aggregates DESIGN.md defines, and the table holds the
+    profile and one history entry per platform synced.
+    """
+    match = SYNC_PATH.match(event["rawPath"])
+    assert match, event["rawPath"]
+    platform = match["platform"]
+    sent: dict[str, dict[str, Any]] = (
+        {platform: request_body(event)} if platform else request_body(event)["platforms"]
+    )
+    assert body["success"] is True
+    named = f" {platform.capitalize()}" if platform else ""
+    assert body["message"] == f"Social media{named} synced successfully"
+    profile = body["profile"]
+    assert profile["userId"] == caller(event)
+    stats = profile["stats"]
+    assert set(stats["platformBreakdown"]) == set(sent)
+    synced_at = parse_timestamp(profile["updatedAt"])
+    assert started - timedelta(seconds=1) <= synced_at <= datetime.now(UTC)
+    for name, numbers in sent.items():
+        entry = stats["platformBreakdown"][name]
+        assert {key: entry[key] for key in ("followers", "engagement") if key in entry} == numbers
+        assert entry["source"] == "client"
+        assert parse_timestamp(entry["lastSyncedAt"]) == synced_at
+    assert stats["totalFollowers"] == sum(numbers.get("followers", 0) for numbers in sent.values())
+    assert stats["avgEngagement"] == follower_weighted(sent.values())
+    assert parse_timestamp(profile["createdAt"]) == synced_at
+    # The profile and its history entries were written together.
+    keys = [item["sk"]["S"].split("#") for item in items]
+    assert sorted(key[1] for key in keys if key[0] == "HISTORY") == sorted(sent), keys
+    assert [key for key in keys if key[0] != "HISTORY"] == [["PROFILE"]], keys
+
+
+def follower_weighted(readings: Iterable[dict[str, Any]]) -> float:
+    """DESIGN.md's avgEngagement, computed here independently of the layer: sum(f * e) / sum(f), 2 places."""
+    known = [
+        (Decimal(r.get("followers", 0)), Decimal(str(r["engagement"]))) for r in readings if "engagement" in r
+    ]
+    if not known:
+        return 0.0
+    weight = sum((followers for followers, _ in known), Decimal(0))
+    if weight == 0:
+        rate = sum((engagement for _, engagement in known), Decimal(0)) / len(known)
+    else:
+        rate = sum((followers * engagement for followers, engagement in known), Decimal(0)) / weight
+    return float(rate.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+def assert_history(event: dict[str, Any], body: dict[str, Any], seeded: dict[str, Any]) -> None:
+    """The caller's growth history after the seed sync: that one data point, and no growth yet."""
+    query = event.get("queryStringParameters", {})
+    seed = load_event(SEED_EVENT)
+    platform = seed["rawPath"].rsplit("/", 1)[-1]
+    assert query.get("platform") in (None, platform)
+    numbers = request_body(seed)
+    synced_at = seeded["profile"]["stats"]["platformBreakdown"][platform]["lastSyncedAt"]
+    assert body == {
+        "success": True,
+        "history": [
+            {"platform": platform, **numbers, "source": "client", "trigger": "user", "syncedAt": synced_at}
+        ],
+        "growth": {
+            platform: {
+                "pointsFrom": synced_at,
+                "pointsTo": synced_at,
+                "followersFirst": numbers["followers"],
+                "followersLast": numbers["followers"],
+                "followersChange": 0,
+                "followersChangePercent": 0.0,
+                "engagementFirst": numbers["engagement"],
+                "engagementLast": numbers["engagement"],
+            }
+        },
+    }
+
+
+def assert_profile_updated(event: dict[str, Any], body: dict[str, Any]) -> None:
+    """PUT /profiles/me on a caller with no profile: every field sent comes back, stats start empty."""
+    sent = request_body(event)
+    assert body["success"] is True
+    assert body["message"] == "Profile updated successfully"
+    profile = body["profile"]
+    assert profile["userId"] == caller(event)
+    assert {key: profile[key] for key in sent} == sent
+    assert profile["stats"] == {"platformBreakdown": {}, "totalFollowers": 0, "avgEngagement": 0}
+    assert parse_timestamp(profile["createdAt"]) == parse_timestamp(profile["updatedAt"])
+
+
+def test_every_event_file_has_an_expected_status() -> None:
+    # Given the sample events and the expectations above
+    # Then each names the other: no event without an expected status, no expectation without its file
+    assert EVENT_FILES, "events/ holds no sample events"
+    assert sorted(set(EVENT_FILES) - set(EXPECTED)) == [], "add these files to EXPECTED"
+    assert sorted(set(EXPECTED) - set(EVENT_FILES)) == [], "these expected files are missing from events/"
+
+
+def test_every_route_has_a_main_event() -> None:
+    # Given every HttpApi route in template.yaml
+    routes = {
+        load_event(name)["routeKey"] for name in EVENT_FILES if EXPECTED.get(name, Expected(0)).status == 200
+    }
+    # Then each one has a sample event that succeeds
+    assert sorted(set(route_functions()) - routes) == []
+
+
+@pytest.mark.parametrize("name", EVENT_FILES)
+def test_event_is_an_http_api_payload_2_0_event(name: str) -> None:
+    # Given a sample event file
+    event = load_event(name)
+    context = event["requestContext"]
+    # Then it is what API Gateway's HTTP API sends a Lambda, for a route template.yaml declares
+    function_for(event)
+    assert event["version"] == "2.0"
+    assert event["routeKey"] == context["routeKey"] == f"{context['http']['method']} {event['rawPath']}"
+    assert event["rawPath"] == context["http"]["path"]
+    assert isinstance(event["rawQueryString"], str)
+    # API Gateway sends queryStringParameters only when there is a query string.
+    assert event.get("queryStringParameters") == (dict(parse_qsl(event["rawQueryString"])) or None)
+    assert all(key == key.lower() for key in event["headers"]), "API Gateway lower-cases header names"
+    assert all(isinstance(value, str) for value in event["headers"].values())
+    assert context["stage"] == "$default"
+    for key in ("accountId", "apiId", "domainName", "requestId", "time"):
+        assert isinstance(context[key], str)
+        assert context[key]
+    assert isinstance(context["timeEpoch"], int)
+    assert {"method", "path", "protocol", "sourceIp", "userAgent"} <= set(context["http"])
+    assert isinstance(event["isBase64Encoded"], bool)
+    if "body" in event:
+        assert isinstance(event["body"], str)
+    if "authorizer" in context:
+        jwt = context["authorizer"]["jwt"]
+        assert {"sub", "iss", "aud", "exp", "iat"} <= set(jwt["claims"])
+        assert all(isinstance(value, str) for value in jwt["claims"].values()), "claims arrive as strings"
+        assert event["headers"]["authorization"].startswith("Bearer ")
+        assert jwt["scopes"] is None or isinstance(jwt["scopes"], list)
+
+
+@pytest.mark.parametrize("name", EVENT_FILES)
+def test_event_gets_its_documented_response(
+    name: str, dynamodb: Any, function: Callable[[str], ModuleType]
+) -> None:
+    if name not in EXPECTED:
+        pytest.fail(f"events/{name} has no expected status in EXPECTED")
+    expected = EXPECTED[name]
+    event = load_event(name)
+    # Given the table as the expectation describes it
+    seeded = run(function, SEED_EVENT) if expected.given_profile else None
+    if seeded:
+        assert seeded[0] == 200, seeded
+    before = table_items(dynamodb)
+    started = datetime.now(UTC)
+
+    # When API Gateway hands the event to the function of its route
+    status, body, headers = invoke(function(function_for(event)), event)
+
+    # Then the status and the body are the documented ones
+    after = table_items(dynamodb)
+    assert status == expected.status, body
+    assert_json_response(headers)
+    if status >= 400:
+        assert_error_body(body, expected)
+        assert after == before, "an error must change nothing in the table"
+    elif event["rawPath"] == HISTORY_PATH:
+        assert seeded is not None
+        assert_history(event, body, seeded[1])
+        assert after == before
+    elif event["requestContext"]["http"]["method"] == "GET":
+        assert seeded is not None
+        assert body == {"success": True, "profile": seeded[1]["profile"]}
+        assert after == before
+    elif event["rawPath"] == PROFILE_PATH:
+        assert_profile_updated(event, body)
+    else:
+        assert_synced(event, body, started, after)
+
+
+def test_seed_tiktok_event_returns_exactly_the_documented_response(
+    dynamodb: Any, function: Callable[[str], ModuleType]
+) -> None:
+    # Given a caller with no profile yet
+    event = load_event(SEED_EVENT)
+    assert request_body(event) == {"followers": 1000, "engagement": 7.5}
+
+    # When the seed TikTok sync arrives
+    status, body, _ = invoke(function("SyncTikTokFunction"), event)
+
+    # Then the response is exactly DESIGN.md's, timestamps aside (they are now, in ISO 8601 UTC)
+    assert status == 200
+    profile = body["profile"]
+    synced_at = profile["stats"]["platformBreakdown"]["tiktok"]["lastSyncedAt"]
+    parse_timestamp(synced_at)
+    assert body == {
+        "success": True,
+        "message": "Social media Tiktok synced successfully",
+        "profile": {
+            "userId": caller(event),
+            "stats": {
+                "platformBreakdown": {
+                    "tiktok": {
+                        "followers": 1000,
+                        "engagement": 7.5,
+                        "lastSyncedAt": synced_at,
+                        "source": "client",
+                    }
+                },
+                "totalFollowers": 1000,
+                "avgEngagement": 7.5,
+            },
+            "createdAt": synced_at,
+            "updatedAt": synced_at,
+        },
+    }
+    # And the numbers keep their JSON types: followers an integer, engagement a number
+    stats = profile["stats"]
+    assert type(stats["platformBreakdown"]["tiktok"]["followers"]) is int
+    assert type(stats["totalFollowers"]) is int
+    assert isinstance(stats["avgEngagement"], float)
