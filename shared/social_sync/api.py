@@ -13,6 +13,7 @@ import base64
 import binascii
 import json
 from collections.abc import Callable
+from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
@@ -23,6 +24,7 @@ from botocore.config import Config
 from pydantic import BaseModel, ValidationError
 
 from social_sync.errors import (
+    AccountNotFound,
     ClientStatsRefused,
     ConcurrentUpdateConflict,
     DomainError,
@@ -31,9 +33,10 @@ from social_sync.errors import (
     InvalidRequest,
     PayloadTooLarge,
     ProfileNotFound,
+    RapidApiTimeout,
+    RapidApiUnavailable,
     RequestInProgress,
     StoreUnavailable,
-    SyncByHandleUnavailable,
     SyncTooSoon,
     Unauthenticated,
 )
@@ -47,7 +50,14 @@ from social_sync.models import (
     utc_now,
 )
 from social_sync.notifications import StatsSyncedPublisher
-from social_sync.profiles import client_reading, get_profile, stats_history, sync_platforms, update_profile
+from social_sync.profiles import (
+    AccountFetcher,
+    get_profile,
+    request_readings,
+    stats_history,
+    sync_platforms,
+    update_profile,
+)
 from social_sync.settings import Settings
 from social_sync.store import DynamoProfileStore
 
@@ -55,6 +65,8 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
     from aws_lambda_powertools.utilities.typing import LambdaContext
     from mypy_boto3_dynamodb import DynamoDBClient
+
+    from social_sync.providers import FetchedAccount
 
 API_PREFIX = "/api/v1"
 MAX_BODY_BYTES = 16 * 1024
@@ -72,13 +84,15 @@ _STATUS: dict[type[DomainError], int] = {
     Unauthenticated: 401,
     ClientStatsRefused: 403,
     ProfileNotFound: 404,
+    AccountNotFound: 404,
     RequestInProgress: 409,
     PayloadTooLarge: 413,
     IdempotencyKeyReused: 422,
     SyncTooSoon: 429,
-    SyncByHandleUnavailable: 501,
+    RapidApiUnavailable: 502,
     ConcurrentUpdateConflict: 503,
     StoreUnavailable: 503,
+    RapidApiTimeout: 504,
 }
 
 
@@ -97,6 +111,7 @@ def sync_api(platform: Platform) -> APIGatewayHttpResolver:
     settings, store = _dependencies()
     publisher = _publisher(settings)
     replay = _replayer(settings, f"sync-{platform}")
+    fetch = _account_fetcher(settings)
     app = _resolver()
 
     @app.post(f"{API_PREFIX}/profiles/social-sync/{platform}")
@@ -105,9 +120,11 @@ def sync_api(platform: Platform) -> APIGatewayHttpResolver:
         request = parse_body(app.current_event, SocialSyncRequest)
 
         def run() -> dict[str, Any]:
-            reading = client_reading(settings, request)
+            readings, linked = request_readings(
+                store, settings, user_id, {platform: request}, fetch, utc_now()
+            )
             profile = sync_platforms(
-                store, settings, user_id, {platform: reading}, utc_now, publisher=publisher
+                store, settings, user_id, readings, utc_now, publisher=publisher, link=linked
             )
             logger.info("platform synced", extra={"user_id": user_id, "platform": platform})
             return _profile_response(profile, f"Social media {platform.capitalize()} synced successfully")
@@ -122,6 +139,7 @@ def sync_all_api() -> APIGatewayHttpResolver:
     settings, store = _dependencies()
     publisher = _publisher(settings)
     replay = _replayer(settings, "sync-all")
+    fetch = _account_fetcher(settings)
     app = _resolver()
 
     @app.post(f"{API_PREFIX}/profiles/social-sync")
@@ -130,10 +148,10 @@ def sync_all_api() -> APIGatewayHttpResolver:
         request = parse_body(app.current_event, SocialSyncAllRequest)
 
         def run() -> dict[str, Any]:
-            readings = {
-                platform: client_reading(settings, body) for platform, body in request.platforms.items()
-            }
-            profile = sync_platforms(store, settings, user_id, readings, utc_now, publisher=publisher)
+            readings, linked = request_readings(store, settings, user_id, request.platforms, fetch, utc_now())
+            profile = sync_platforms(
+                store, settings, user_id, readings, utc_now, publisher=publisher, link=linked
+            )
             logger.info("platforms synced", extra={"user_id": user_id, "platforms": sorted(readings)})
             return _profile_response(profile, "Social media synced successfully")
 
@@ -226,9 +244,45 @@ def _validate(model: type[RequestT], data: dict[str, Any], part: str) -> Request
         raise InvalidRequest(f"Invalid {part}: {summary}", problems) from error
 
 
+# Pydantic's messages speak of Python ("Input should be a valid dictionary"); these speak of JSON.
+_FIELD_MESSAGES = {
+    "missing": "is required",
+    "extra_forbidden": "is not a field this request takes",
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "float_type": "must be a number",
+    "float_parsing": "must be a number",
+    "finite_number": "must be a finite number",
+    "string_type": "must be a string",
+    "bool_type": "must be true or false",
+    "dict_type": "must be an object",
+    "list_type": "must be a list",
+    "greater_than_equal": "must be at least {ge}",
+    "less_than_equal": "must be at most {le}",
+    "too_short": "must have at least {min_length} item(s)",
+    "too_long": "must have at most {max_length} item(s)",
+    "string_too_short": "must be at least {min_length} character(s) long",
+    "string_too_long": "must be at most {max_length} characters long",
+    "string_pattern_mismatch": "has characters that are not allowed",
+    "literal_error": "must be one of {expected}",
+    "url_parsing": "must be an http(s) URL",
+    "url_scheme": "must be an http(s) URL",
+    "url_too_long": "must be an http(s) URL of at most {max_length} characters",
+    "datetime_parsing": "must be an ISO 8601 date or time",
+    "datetime_from_date_parsing": "must be an ISO 8601 date or time",
+    "datetime_type": "must be an ISO 8601 date or time",
+}
+
+
 def _field_error(detail: Any) -> FieldError:
-    path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in detail["loc"]).lstrip(".")
-    message = str(detail["msg"]).removeprefix("Value error, ")
+    # "[key]" is pydantic's marker for a bad dict key: the path up to it already names the key.
+    parts = [part for part in detail["loc"] if part != "[key]"]
+    path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in parts).lstrip(".")
+    template = _FIELD_MESSAGES.get(detail["type"])
+    if template is not None:
+        message = template.format(**detail.get("ctx", {}))
+    else:
+        message = str(detail["msg"]).removeprefix("Value error, ")
     return FieldError(field=path or "body", message=message)
 
 
@@ -252,9 +306,33 @@ def _replayer(settings: Settings, route: str) -> Replayer:
     A different body under a used key is 422; a retry while the first is still running is 409.
     Without the header, or with no idempotency table configured, the write simply runs.
     """
-    if settings.idempotency_table_name is None:
+    table = settings.idempotency_table_name
+    if table is None:
         return lambda app, user_id, request, run: run()
-    # Imported here: only deployments with idempotency pay for it at cold start.
+    guard: Callable[..., dict[str, Any]] | None = None
+
+    def replay(
+        app: APIGatewayHttpResolver, user_id: str, body: BaseModel, run: Callable[[], dict[str, Any]]
+    ) -> dict[str, Any]:
+        nonlocal guard
+        key = app.current_event.headers.get("idempotency-key")
+        if key is None:
+            return run()
+        if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY or not key.isprintable():
+            raise InvalidRequest(
+                "Idempotency-Key must be 1 to 255 printable characters",
+                [FieldError("Idempotency-Key", "must be 1 to 255 printable characters")],
+            )
+        if guard is None:
+            guard = _idempotency_guard(table, settings.idempotency_ttl_seconds, route)
+        request = {"user": user_id, "key": key, "body": body.model_dump(mode="json", exclude_unset=True)}
+        return guard(app.lambda_context, request, run)
+
+    return replay
+
+
+def _idempotency_guard(table: str, ttl_seconds: int, route: str) -> Callable[..., dict[str, Any]]:
+    # Built on the first request that carries a key, so cold starts do not pay for the utility.
     from aws_lambda_powertools.utilities.idempotency import (
         DynamoDBPersistenceLayer,
         IdempotencyConfig,
@@ -269,11 +347,9 @@ def _replayer(settings: Settings, route: str) -> Replayer:
     config = IdempotencyConfig(
         event_key_jmespath="[user, key]",
         payload_validation_jmespath="body",
-        expires_after_seconds=settings.idempotency_ttl_seconds,
+        expires_after_seconds=ttl_seconds,
     )
-    persistence = DynamoDBPersistenceLayer(
-        table_name=settings.idempotency_table_name, boto3_client=_dynamodb()
-    )
+    persistence = DynamoDBPersistenceLayer(table_name=table, boto3_client=_dynamodb())
 
     @idempotent_function(
         data_keyword_argument="request", persistence_store=persistence, config=config, key_prefix=route
@@ -281,19 +357,10 @@ def _replayer(settings: Settings, route: str) -> Replayer:
     def once(request: dict[str, Any], run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         return run()
 
-    def replay(
-        app: APIGatewayHttpResolver, user_id: str, body: BaseModel, run: Callable[[], dict[str, Any]]
+    def guarded(
+        context: LambdaContext, request: dict[str, Any], run: Callable[[], dict[str, Any]]
     ) -> dict[str, Any]:
-        key = app.current_event.headers.get("idempotency-key")
-        if key is None:
-            return run()
-        if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY or not key.isprintable():
-            raise InvalidRequest(
-                "Idempotency-Key must be 1 to 255 printable characters",
-                [FieldError("Idempotency-Key", "must be 1 to 255 printable characters")],
-            )
-        config.register_lambda_context(app.lambda_context)
-        request = {"user": user_id, "key": key, "body": body.model_dump(mode="json", exclude_unset=True)}
+        config.register_lambda_context(context)
         try:
             return once(request=request, run=run)  # type: ignore[no-any-return]
         except IdempotencyValidationError as error:
@@ -307,7 +374,25 @@ def _replayer(settings: Settings, route: str) -> Replayer:
                 "The database is unavailable right now; nothing was changed, try again"
             ) from error
 
-    return replay
+    return guarded
+
+
+def _account_fetcher(settings: Settings) -> AccountFetcher:
+    """Fetches accounts from RapidAPI; the client (and httpx with it) is built on the first fetch.
+
+    A numbers-only sync never fetches, so its cold start does not pay for the import.
+    """
+    client = None
+
+    def fetch(platform: Platform, handle: str) -> FetchedAccount:
+        nonlocal client
+        if client is None:
+            from social_sync.rapidapi import INTERACTIVE, rapidapi_client
+
+            client = rapidapi_client(settings, policy=INTERACTIVE)
+        return client.fetch_account(platform, handle)
+
+    return fetch
 
 
 def _publisher(settings: Settings) -> StatsSyncedPublisher | None:
@@ -319,7 +404,9 @@ def _publisher(settings: Settings) -> StatsSyncedPublisher | None:
     )
 
 
+@cache
 def _dynamodb() -> DynamoDBClient:
+    """The container's one DynamoDB client, shared by the store and the idempotency records."""
     return boto3.client("dynamodb", config=_CLIENT_CONFIG)
 
 

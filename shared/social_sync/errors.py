@@ -64,8 +64,20 @@ class StoreUnavailable(DomainError):
     """The database could not be reached; nothing was written."""
 
 
-class SyncByHandleUnavailable(DomainError):
-    """Fetching an account by its handle needs the RapidAPI providers, which this build does not have yet."""
+class AccountNotFound(DomainError):
+    """The platform has no account with the handle that was asked for."""
+
+
+class RapidApiError(DomainError):
+    """A fetch from RapidAPI did not give usable numbers; nothing was stored."""
+
+
+class RapidApiUnavailable(RapidApiError):
+    """RapidAPI failed, refused, kept rate limiting, or sent something that is not an account."""
+
+
+class RapidApiTimeout(RapidApiError):
+    """RapidAPI did not answer in time."""
 
 
 class RequestInProgress(DomainError):

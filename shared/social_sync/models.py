@@ -63,7 +63,8 @@ HttpUrl = Annotated[AnyHttpUrl, Field(max_length=2048)]
 class WireModel(BaseModel):
     """camelCase on the wire and in DynamoDB, snake_case in Python."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+    # defer_build: a model's validator is built on first use, so a function pays only for the models it uses.
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, defer_build=True)
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON-ready camelCase dict, leaving out what is unknown."""
@@ -229,6 +230,10 @@ class Profile(WireModel):
     created_at: Timestamp
     updated_at: Timestamp
     version: int = Field(default=0, exclude=True)
+    # The scheduled sync's bookkeeping, stored with the profile but never on the wire: when the next
+    # refresh is due (only while autoSync is on), and when the dispatcher may next pick the profile up.
+    sync_due_at: datetime | None = Field(default=None, exclude=True)
+    sync_dispatch_at: datetime | None = Field(default=None, exclude=True)
 
 
 class HistoryEntry(WireModel):

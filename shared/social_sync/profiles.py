@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from social_sync.aggregates import EngagementAverage, average_engagement, total_followers
-from social_sync.errors import ClientStatsRefused, ProfileNotFound, SyncByHandleUnavailable, SyncTooSoon
+from social_sync.errors import ClientStatsRefused, DomainError, ProfileNotFound, SyncTooSoon
 from social_sync.models import (
     PLATFORMS,
     HistoryEntry,
@@ -27,8 +27,12 @@ from social_sync.models import (
 )
 from social_sync.settings import Settings
 
+if TYPE_CHECKING:
+    from social_sync.providers import FetchedAccount
+
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ProfileChange = Callable[[Profile | None], tuple[Profile, list[HistoryEntry]]]
+SYNC_PERIODS = {"hourly": timedelta(hours=1), "daily": timedelta(days=1), "weekly": timedelta(weeks=1)}
 
 
 class ProfileStore(Protocol):
@@ -40,7 +44,11 @@ class ProfileStore(Protocol):
         """Apply `change` to the current profile and save it with its history atomically, retrying races."""
         ...
 
-    def update_fields(self, user_id: str, fields: dict[str, object], now: datetime) -> Profile: ...
+    def update_fields(
+        self, user_id: str, fields: dict[str, object], now: datetime, *, auto_sync: bool | None = None
+    ) -> Profile:
+        """Set top-level fields; `auto_sync` True puts the profile on the refresh schedule, False off it."""
+        ...
 
     def history(
         self,
@@ -55,6 +63,12 @@ class ProfileStore(Protocol):
     def history_bounds(
         self, user_id: str, platform: str, start: datetime, end: datetime
     ) -> tuple[HistoryEntry, HistoryEntry] | None: ...
+
+
+class AccountFetcher(Protocol):
+    """Fetches a platform account by handle (social_sync.rapidapi.RapidApiClient.fetch_account)."""
+
+    def __call__(self, platform: Platform, handle: str) -> FetchedAccount: ...
 
 
 class StatsPublisher(Protocol):
@@ -90,11 +104,8 @@ def apply_sync(
     """
     if profile is None:
         profile = Profile(user_id=user_id, created_at=now, updated_at=now)
+    ensure_cooldown_passed(profile, platform, now, cooldown_seconds)
     previous = profile.stats.platform_breakdown.get(platform)
-    if previous is not None and cooldown_seconds > 0:
-        ready_at = previous.last_synced_at + timedelta(seconds=cooldown_seconds)
-        if now < ready_at:
-            raise SyncTooSoon(platform, math.ceil((ready_at - now).total_seconds()))
     entry = PlatformStats(
         followers=reading.followers if reading.followers is not None else previous and previous.followers,
         engagement=reading.engagement if reading.engagement is not None else previous and previous.engagement,
@@ -114,15 +125,103 @@ def apply_sync(
     return updated, point
 
 
+def ensure_cooldown_passed(
+    profile: Profile | None, platform: str, now: datetime, cooldown_seconds: int
+) -> None:
+    """Raises SyncTooSoon when `platform` was synced less than `cooldown_seconds` before `now`."""
+    previous = profile.stats.platform_breakdown.get(platform) if profile else None
+    if previous is not None and cooldown_seconds > 0:
+        ready_at = previous.last_synced_at + timedelta(seconds=cooldown_seconds)
+        if now < ready_at:
+            raise SyncTooSoon(platform, math.ceil((ready_at - now).total_seconds()))
+
+
 def client_reading(settings: Settings, request: SocialSyncRequest) -> PlatformReading:
-    """The numbers a sync body carries, if this deployment accepts numbers from clients."""
+    """The numbers a numbers-kind sync body carries, if this deployment accepts numbers from clients."""
     if request.username_or_id is not None:
-        raise SyncByHandleUnavailable("Sync by usernameOrId is not available yet; send followers/engagement")
+        raise ValueError("a handle body is read with request_readings, which fetches its numbers")
     if not settings.allow_client_reported_stats:
         raise ClientStatsRefused(
             "This deployment only accepts numbers it fetches itself; send usernameOrId instead"
         )
     return PlatformReading(followers=request.followers, engagement=request.engagement, source="client")
+
+
+def fetch_accounts(
+    fetch: AccountFetcher, handles: Mapping[Platform, str]
+) -> dict[Platform, FetchedAccount | DomainError]:
+    """Each platform's account, or the domain error its fetch ended in; the platforms are fetched at once.
+
+    One platform failing never stops the others; errors that are not domain errors propagate.
+    """
+    if len(handles) == 1:
+        [(platform, handle)] = handles.items()
+        try:
+            return {platform: fetch(platform, handle)}
+        except DomainError as error:
+            return {platform: error}
+    # Imported here: a numbers-only sync never fetches, and cold starts should not pay for it.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=len(handles) or 1) as pool:
+        futures = {platform: pool.submit(fetch, platform, handle) for platform, handle in handles.items()}
+    results: dict[Platform, FetchedAccount | DomainError] = {}
+    for platform, future in futures.items():
+        failure = future.exception()
+        if failure is not None and not isinstance(failure, DomainError):
+            raise failure
+        results[platform] = failure if isinstance(failure, DomainError) else future.result()
+    return results
+
+
+def request_readings(
+    store: ProfileStore,
+    settings: Settings,
+    user_id: str,
+    requests: Mapping[Platform, SocialSyncRequest],
+    fetch: AccountFetcher,
+    now: datetime,
+) -> tuple[dict[Platform, PlatformReading], dict[Platform, str]]:
+    """The readings sync bodies stand for, and the handles to remember in linkedAccounts.
+
+    A numbers body gives the client's numbers (if the deployment accepts them); a handle body
+    gives the numbers RapidAPI reports for that account, never any from the request. The
+    cooldown is checked before fetching, so a refused sync spends no RapidAPI request. If any
+    fetch fails, its error is raised and nothing is stored.
+    """
+    readings = {
+        platform: client_reading(settings, request)
+        for platform, request in requests.items()
+        if request.username_or_id is None
+    }
+    handles = {
+        platform: request.username_or_id
+        for platform, request in requests.items()
+        if request.username_or_id is not None
+    }
+    if not handles:
+        return readings, {}
+    profile = store.get(user_id)
+    for platform in handles:
+        ensure_cooldown_passed(profile, platform, now, settings.sync_cooldown_seconds)
+    linked = {}
+    for platform, result in fetch_accounts(fetch, handles).items():
+        if isinstance(result, DomainError):
+            raise result
+        readings[platform] = result.reading()
+        linked[platform] = result.handle
+    return readings, linked
+
+
+def next_due_at(due: datetime, frequency: str, now: datetime) -> datetime:
+    """The first refresh time after `now` on the schedule that starts at `due` and repeats every `frequency`.
+
+    Anchored to `due`, so a daily refresh keeps its time of day; periods missed while the
+    refresh could not run are skipped, not caught up one by one.
+    """
+    period = SYNC_PERIODS.get(frequency, SYNC_PERIODS["daily"])
+    missed = max(0, (now - due) // period)
+    return due + (missed + 1) * period
 
 
 def sync_platforms(
@@ -134,10 +233,15 @@ def sync_platforms(
     trigger: Trigger = "user",
     *,
     publisher: StatsPublisher | None = None,
+    link: Mapping[Platform, str] | None = None,
+    advance_schedule: bool = False,
 ) -> Profile:
     """Merge several platforms' numbers into a profile in one atomic write: all land or none.
 
-    After the write, `publisher` (if any) announces it; it never fails or undoes the sync.
+    In the same write, `link` records handles in linkedAccounts, and `advance_schedule` moves
+    the profile's next scheduled refresh on by its frequency (the scheduled sync, once every
+    linked platform is fresh). After the write, `publisher` (if any) announces it; it never
+    fails or undoes the sync.
     """
 
     def change(profile: Profile | None) -> tuple[Profile, list[HistoryEntry]]:
@@ -157,10 +261,18 @@ def sync_platforms(
             points.append(point)
         if profile is None:
             raise ValueError("a sync carries at least one platform")
+        if link:
+            profile = profile.model_copy(
+                update={"linked_accounts": {**(profile.linked_accounts or {}), **link}}
+            )
+        if advance_schedule and profile.sync_due_at is not None:
+            frequency = str((profile.sync_settings or {}).get("frequency", "daily"))
+            due = next_due_at(profile.sync_due_at, frequency, moment)
+            profile = profile.model_copy(update={"sync_due_at": due, "sync_dispatch_at": due})
         return profile, points
 
     saved = store.change(user_id, change)
-    if publisher is not None:
+    if publisher is not None and readings:
         sources = {reading.source for reading in readings.values()}
         publisher.stats_synced(saved, readings, "rapidapi" if sources == {"rapidapi"} else "client")
     return saved
@@ -175,8 +287,13 @@ def get_profile(store: ProfileStore, user_id: str) -> Profile:
 
 
 def update_profile(store: ProfileStore, user_id: str, update: ProfileUpdate, now: datetime) -> Profile:
-    """Set the editable fields the update carries; creates the profile if the user has none."""
-    return store.update_fields(user_id, update.changes(), now)
+    """Set the editable fields the update carries; creates the profile if the user has none.
+
+    Turning syncSettings.autoSync on schedules a refresh now (unless one is already scheduled);
+    turning it off takes the profile off the schedule.
+    """
+    auto_sync = update.sync_settings.auto_sync if update.sync_settings is not None else None
+    return store.update_fields(user_id, update.changes(), now, auto_sync=auto_sync)
 
 
 def growth(first: HistoryEntry, last: HistoryEntry) -> PlatformGrowth:

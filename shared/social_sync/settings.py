@@ -5,9 +5,14 @@ from __future__ import annotations
 import os
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, StringConstraints
 
 from social_sync.aggregates import EngagementAverage
+
+# A RapidAPI endpoint as "<host>/<path>": the host also goes in x-rapidapi-host.
+RapidApiEndpoint = Annotated[
+    str, StringConstraints(pattern=r"^[a-z0-9-]+(\.[a-z0-9-]+)+(/[A-Za-z0-9._~-]+)+$", max_length=255)
+]
 
 
 class Settings(BaseModel):
@@ -26,6 +31,25 @@ class Settings(BaseModel):
     idempotency_ttl_seconds: Annotated[int, Field(ge=60)] = 3600
     # Optimistic-concurrency attempts per write before giving up with a retryable 503.
     write_attempts: Annotated[int, Field(ge=1, le=50)] = 12
+    # RapidAPI, for sync by handle and the scheduled sync. The key is RAPIDAPI_KEY locally; deployed it
+    # is read at run time from the SSM SecureString parameter (a name starting with /) or the Secrets
+    # Manager secret (an ARN) that RAPIDAPI_KEY_PARAMETER names, so it never sits in the environment.
+    rapidapi_key: SecretStr | None = None
+    rapidapi_key_parameter: Annotated[str, Field(pattern=r"^(/|arn:)")] | None = None
+    # Every RapidAPI request goes to this base URL instead of the endpoint's host (a local fake).
+    rapidapi_base_url: AnyHttpUrl | None = None
+    rapidapi_tiktok_endpoint: RapidApiEndpoint = "tiktok-api23.p.rapidapi.com/api/user/info"
+    rapidapi_twitter_endpoint: RapidApiEndpoint = "twitter241.p.rapidapi.com/user"
+    rapidapi_twitch_endpoint: RapidApiEndpoint = "twitch-scraper2.p.rapidapi.com/api/channels/info"
+    rapidapi_instagram_endpoint: RapidApiEndpoint = "instagram-looter2.p.rapidapi.com/profile"
+    # The plan's rate limit; the scheduled sync's workers split it between them.
+    rapidapi_requests_per_second: Annotated[float, Field(gt=0, le=1000)] = 5
+    rapidapi_timeout_seconds: Annotated[float, Field(gt=0, le=30)] = 5
+    # The scheduled sync: where the dispatcher sends due profiles, how many workers share the rate,
+    # and how long a dispatched profile is left to its worker before it counts as due again.
+    sync_queue_url: str | None = None
+    sync_worker_concurrency: Annotated[int, Field(ge=2, le=1000)] = 2
+    sync_claim_seconds: Annotated[int, Field(ge=0, le=86_400)] = 1800
 
     @classmethod
     def from_env(cls) -> Settings:

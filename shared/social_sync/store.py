@@ -4,6 +4,9 @@ One table: a user's profile (sk PROFILE) and their history (sk HISTORY#<platform
 share the partition key USER#<id>. Every profile write is conditional on the version
 it read (optimistic concurrency) and lands in one transaction with its history entries.
 Numbers cross the boundary as Decimal, so nothing drifts through binary floats.
+
+A profile on the refresh schedule also carries syncShard and syncDispatchAt, the keys of the
+sparse SyncDue index: the scheduled sync finds due profiles with one Query per shard, never a scan.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import base64
 import json
 import random
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -24,6 +28,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from social_sync.errors import ConcurrentUpdateConflict, FieldError, InvalidRequest, StoreUnavailable
 from social_sync.models import HistoryEntry, Profile, ProfileStats, format_timestamp
 from social_sync.profiles import ProfileChange
+from social_sync.schedule import DueProfile
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -32,6 +37,10 @@ if TYPE_CHECKING:
 PROFILE_SK = "PROFILE"
 HISTORY_PREFIX = "HISTORY#"
 HISTORY_BY_TIME = "HistoryByTime"
+SYNC_DUE_INDEX = "SyncDue"
+# Spreads the due profiles over several index partitions so no single one runs hot; changing it
+# needs every scheduled profile rewritten, so it is a constant, not a setting.
+SYNC_SHARDS = 8
 # Cancellation reasons that mean "someone else wrote first" or "too fast": read again and retry.
 _RETRY_REASONS = {
     "ConditionalCheckFailed",
@@ -52,6 +61,11 @@ _deserializer = TypeDeserializer()
 
 def user_key(user_id: str) -> str:
     return f"USER#{user_id}"
+
+
+def sync_shard(user_id: str) -> str:
+    """The SyncDue index partition of a user's profile: stable across processes (unlike hash())."""
+    return str(zlib.crc32(user_id.encode()) % SYNC_SHARDS)
 
 
 def to_attributes(data: dict[str, Any]) -> dict[str, Any]:
@@ -190,8 +204,14 @@ class DynamoProfileStore:
             return "historyAt", low, high
         return "sk", f"{HISTORY_PREFIX}{platform}#{low}", f"{HISTORY_PREFIX}{platform}#{high}"
 
-    def update_fields(self, user_id: str, fields: dict[str, Any], now: datetime) -> Profile:
-        """Set top-level profile fields in one atomic update; creates the profile if there is none."""
+    def update_fields(
+        self, user_id: str, fields: dict[str, Any], now: datetime, *, auto_sync: bool | None = None
+    ) -> Profile:
+        """Set top-level profile fields in one atomic update; creates the profile if there is none.
+
+        `auto_sync` True puts the profile on the refresh schedule, due now unless it already is
+        scheduled; False takes it off; None leaves the schedule alone.
+        """
         names = {f"#f{i}": name for i, name in enumerate(fields)}
         values = to_attributes({f":f{i}": value for i, value in enumerate(fields.values())})
         values |= to_attributes(
@@ -210,11 +230,24 @@ class DynamoProfileStore:
             "stats = if_not_exists(stats, :stats)",
             "version = if_not_exists(version, :zero) + :one",
         ]
+        removals = []
+        if auto_sync:
+            values[":shard"] = {"S": sync_shard(user_id)}
+            assignments += [
+                "syncDueAt = if_not_exists(syncDueAt, :now)",
+                "syncDispatchAt = if_not_exists(syncDispatchAt, :now)",
+                "syncShard = :shard",
+            ]
+        elif auto_sync is False:
+            removals = ["syncDueAt", "syncDispatchAt", "syncShard"]
+        expression = "SET " + ", ".join(assignments)
+        if removals:
+            expression += " REMOVE " + ", ".join(removals)
         with _translate_errors():
             response = self._client.update_item(
                 TableName=self._table,
                 Key={"pk": {"S": user_key(user_id)}, "sk": {"S": PROFILE_SK}},
-                UpdateExpression="SET " + ", ".join(assignments),
+                UpdateExpression=expression,
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
                 ReturnValues="ALL_NEW",
@@ -228,6 +261,7 @@ class DynamoProfileStore:
                 "sk": PROFILE_SK,
                 **profile.to_wire(),
                 "version": profile.version,
+                **self._schedule_attributes(profile),
             }
         )
         put: PutTypeDef = {"TableName": self._table, "Item": item}
@@ -237,6 +271,66 @@ class DynamoProfileStore:
             put["ConditionExpression"] = "version = :expected"
             put["ExpressionAttributeValues"] = {":expected": {"N": str(expected_version)}}
         return {"Put": put}
+
+    def due_profiles(self, now: datetime, page_size: int = 100) -> Iterator[DueProfile]:
+        """Every scheduled profile the dispatcher may pick up at `now`: the SyncDue index, shard by shard."""
+        for shard in range(SYNC_SHARDS):
+            query: dict[str, Any] = {
+                "TableName": self._table,
+                "IndexName": SYNC_DUE_INDEX,
+                "KeyConditionExpression": "syncShard = :shard AND syncDispatchAt <= :now",
+                "ExpressionAttributeValues": {
+                    ":shard": {"S": str(shard)},
+                    ":now": {"S": format_timestamp(now)},
+                },
+                "Limit": page_size,
+            }
+            while True:
+                with _translate_errors():
+                    response = self._client.query(**query)
+                for item in response.get("Items", []):
+                    yield DueProfile(
+                        user_id=item["pk"]["S"].removeprefix(user_key("")),
+                        dispatch_at=datetime.fromisoformat(item["syncDispatchAt"]["S"]),
+                    )
+                if "LastEvaluatedKey" not in response:
+                    break
+                query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def claim_for_dispatch(self, user_id: str, seen: datetime, until: datetime) -> bool:
+        """Hold a due profile for the worker until `until`, unless it changed since the index showed it.
+
+        Bumps the version, so a concurrent sync re-reads rather than writing the claim away.
+        """
+        try:
+            with _translate_errors():
+                self._client.update_item(
+                    TableName=self._table,
+                    Key={"pk": {"S": user_key(user_id)}, "sk": {"S": PROFILE_SK}},
+                    UpdateExpression="SET syncDispatchAt = :until, version = version + :one",
+                    ConditionExpression="syncDispatchAt = :seen",
+                    ExpressionAttributeValues={
+                        ":until": {"S": format_timestamp(until)},
+                        ":seen": {"S": format_timestamp(seen)},
+                        ":one": {"N": "1"},
+                    },
+                )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    @staticmethod
+    def _schedule_attributes(profile: Profile) -> dict[str, str]:
+        # A full put must carry the schedule along, or a sync would drop the profile off the index.
+        if profile.sync_due_at is None:
+            return {}
+        return {
+            "syncDueAt": format_timestamp(profile.sync_due_at),
+            "syncDispatchAt": format_timestamp(profile.sync_dispatch_at or profile.sync_due_at),
+            "syncShard": sync_shard(profile.user_id),
+        }
 
     def _put_history(self, user_id: str, entry: HistoryEntry, version: int) -> TransactWriteItemTypeDef:
         at = format_timestamp(entry.synced_at)

@@ -11,6 +11,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from tests.fake_rapidapi import FakeRapidApi
 from tests.template import ROOT, load_function, table_definition
 
 TABLE_NAME = "social-sync-unit"
@@ -51,6 +52,9 @@ def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL_DYNAMODB", raising=False)
+    # A developer's shell may carry a real RapidAPI key or a local fake's URL; unit tests use neither.
+    for name in ("RAPIDAPI_KEY", "RAPIDAPI_KEY_PARAMETER", "RAPIDAPI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
 
@@ -67,6 +71,23 @@ def dynamodb(env: pytest.MonkeyPatch) -> Iterator[Any]:
 def function(dynamodb: Any) -> Callable[[str], ModuleType]:
     """Import a function by its logical id, inside the mocked AWS, after the environment is set."""
     return load_function
+
+
+@pytest.fixture
+def rapidapi(env: pytest.MonkeyPatch) -> FakeRapidApi:
+    """RapidAPI replaced by the recorded payloads (tests/fake_rapidapi.py): every client the functions
+    build talks to the fake, with a test key, and waits (backoff, rate cap) take no time."""
+    from social_sync import rapidapi as module
+
+    fake = FakeRapidApi()
+    real = module.rapidapi_client
+
+    def client(settings: Any, **options: Any) -> Any:
+        return real(settings, **options, transport=fake.transport, sleep=fake.sleeps.append)
+
+    env.setattr(module, "rapidapi_client", client)
+    env.setenv("RAPIDAPI_KEY", "test-rapidapi-key")
+    return fake
 
 
 def load_event(name: str) -> dict[str, Any]:

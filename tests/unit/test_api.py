@@ -156,7 +156,7 @@ def test_bad_sync_input_is_400_in_the_documented_shape_and_changes_nothing(
 
 def test_a_validation_error_names_the_field(function: Any) -> None:
     _, response, _ = sync(function, "tiktok", {"followers": 1, "engagement": "high"})
-    assert response["errors"] == [{"field": "engagement", "message": "Input should be a valid number"}]
+    assert response["errors"] == [{"field": "engagement", "message": "must be a number"}]
     assert "engagement" in response["message"]
 
 

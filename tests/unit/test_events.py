@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 
+from tests.fake_rapidapi import FakeRapidApi, fixture_json
 from tests.template import ROOT, resources
 from tests.unit.conftest import TABLE_NAME, invoke, load_event
 
@@ -59,8 +60,8 @@ EXPECTED: dict[str, Expected] = {
     # Other bodies a sync accepts.
     "sync_followers_only.json": Expected(200),
     "sync_base64_body.json": Expected(200),
-    # 501 until the RapidAPI providers land; then 200 with a mocked provider.
-    "sync_by_handle.json": Expected(501, given_profile=True),
+    # The handle is fetched from the fake RapidAPI (tests/fake_rapidapi.py), which has this account recorded.
+    "sync_by_handle.json": Expected(200, given_profile=True),
     # Sync errors.
     "sync_wrong_type.json": Expected(400, given_profile=True, error_fields=("followers",)),
     "sync_fractional_followers.json": Expected(400, given_profile=True, error_fields=("followers",)),
@@ -245,6 +246,21 @@ def assert_history(event: dict[str, Any], body: dict[str, Any], seeded: dict[str
     }
 
 
+def assert_synced_by_handle(event: dict[str, Any], body: dict[str, Any], rapidapi: FakeRapidApi) -> None:
+    """A sync by handle: RapidAPI's numbers for the account (none from the request), the handle linked."""
+    match = SYNC_PATH.match(event["rawPath"])
+    assert match, event["rawPath"]
+    platform, handle = match["platform"], request_body(event)["usernameOrId"].removeprefix("@")
+    recorded = fixture_json(platform, handle)
+    assert isinstance(recorded, dict)
+    assert body["message"] == f"Social media {platform.capitalize()} synced successfully"
+    entry = body["profile"]["stats"]["platformBreakdown"][platform]
+    assert entry["source"] == "rapidapi"
+    assert str(entry["followers"]) in json.dumps(recorded)
+    assert body["profile"]["linkedAccounts"][platform].lower() == handle.lower()
+    assert [(request.platform, request.handle) for request in rapidapi.requests] == [(platform, handle)]
+
+
 def assert_profile_updated(event: dict[str, Any], body: dict[str, Any]) -> None:
     """PUT /profiles/me on a caller with no profile: every field sent comes back, stats start empty."""
     sent = request_body(event)
@@ -308,7 +324,7 @@ def test_event_is_an_http_api_payload_2_0_event(name: str) -> None:
 
 @pytest.mark.parametrize("name", EVENT_FILES)
 def test_event_gets_its_documented_response(
-    name: str, dynamodb: Any, function: Callable[[str], ModuleType]
+    name: str, dynamodb: Any, function: Callable[[str], ModuleType], rapidapi: FakeRapidApi
 ) -> None:
     if name not in EXPECTED:
         pytest.fail(f"events/{name} has no expected status in EXPECTED")
@@ -341,6 +357,8 @@ def test_event_gets_its_documented_response(
         assert after == before
     elif event["rawPath"] == PROFILE_PATH:
         assert_profile_updated(event, body)
+    elif "usernameOrId" in request_body(event):
+        assert_synced_by_handle(event, body, rapidapi)
     else:
         assert_synced(event, body, started, after)
 

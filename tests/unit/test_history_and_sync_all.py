@@ -217,7 +217,7 @@ def test_a_batch_with_an_invalid_entry_changes_nothing(function: Any, dynamodb: 
 def test_the_invalid_entry_is_named(function: Any) -> None:
     _, response = sync_all(function, BAD_BATCHES["one invalid entry"])
     assert response["errors"] == [
-        {"field": "platforms.twitch.followers", "message": "Input should be a valid integer"}
+        {"field": "platforms.twitch.followers", "message": "must be a whole number"}
     ]
 
 

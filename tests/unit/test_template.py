@@ -59,6 +59,13 @@ DYNAMODB_ACCESS: dict[str, DynamoDBAccess] = {
         "ProfilesTable": frozenset({"dynamodb:Query"}),
         "ProfilesTable/index/HistoryByTime": frozenset({"dynamodb:Query"}),
     },
+    # The scheduled sync: the dispatcher queries the SyncDue index and claims each due profile with a
+    # conditional UpdateItem; the worker writes through the same path as a sync.
+    "ScheduledSyncFunction": {
+        "ProfilesTable": frozenset({"dynamodb:UpdateItem"}),
+        "ProfilesTable/index/SyncDue": frozenset({"dynamodb:Query"}),
+    },
+    "SyncWorkerFunction": {"ProfilesTable": frozenset({"dynamodb:GetItem", "dynamodb:PutItem"})},
 }
 RUNTIME = "python3.13"
 

@@ -1,0 +1,5 @@
+"""ScheduledSyncFunction: on the EventBridge schedule, queue the profiles due for a refresh."""
+
+from social_sync.jobs import dispatcher
+
+lambda_handler = dispatcher()

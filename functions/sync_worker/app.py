@@ -1,0 +1,5 @@
+"""SyncWorkerFunction: refresh the queued profiles from RapidAPI, reporting partial batch failures."""
+
+from social_sync.jobs import worker
+
+lambda_handler = worker()

@@ -1,0 +1,351 @@
+"""The RapidAPI client: httpx with timeouts, a client-side rate cap, and retries that honor Retry-After.
+
+Only the code paths that fetch an account import this module (sync by handle, the scheduled
+sync's worker), so a numbers-only sync never pays for httpx or the parameters utility at cold
+start. The handle only ever travels as a URL-encoded query parameter of a fixed host and path,
+and the key only in the x-rapidapi-key header: neither is logged.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from aws_lambda_powertools import Logger
+
+from social_sync.errors import AccountNotFound, RapidApiTimeout, RapidApiUnavailable
+from social_sync.providers import PROVIDERS, FetchedAccount, normalize_handle, parse_account
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider, SSMProvider
+
+    from social_sync.models import Platform
+    from social_sync.settings import Settings
+
+logger = Logger(child=True)
+
+# Far beyond any profile payload (Instagram's, with its posts, is the largest at a few hundred KB).
+MAX_PAYLOAD_BYTES = 4 * 1024 * 1024
+CONNECT_TIMEOUT_SECONDS = 2.0
+# How long a key read from SSM or Secrets Manager is reused before it is read again (key rotation).
+KEY_MAX_AGE_SECONDS = 300
+_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# The share of the plan's rate the client actually uses (see rapidapi_client).
+RATE_HEADROOM = 0.9
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard one fetch tries: attempts, full-jitter backoff, and a time budget it never overruns."""
+
+    attempts: int
+    base_delay: float
+    max_delay: float
+    # No attempt starts unless it can finish (connect + read timeouts) inside this many seconds.
+    budget: float
+
+
+# A person is waiting behind an HTTP sync (and the function times out at 10 s): fail fast.
+INTERACTIVE = RetryPolicy(attempts=3, base_delay=0.2, max_delay=1.5, budget=8.0)
+# The scheduled sync can wait out a rate limit; SQS retries the rest later.
+BACKGROUND = RetryPolicy(attempts=5, base_delay=0.5, max_delay=20.0, budget=60.0)
+
+
+class RateLimiter:
+    """At most `per_second` request starts a second, evenly spaced, shared by a container's threads."""
+
+    def __init__(
+        self,
+        per_second: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._interval = 1.0 / per_second
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._next = 0.0
+
+    @property
+    def per_second(self) -> float:
+        """The cap this limiter keeps."""
+        return 1.0 / self._interval
+
+    def wait(self) -> None:
+        """Block until this caller may start a request."""
+        with self._lock:
+            now = self._clock()
+            start = max(now, self._next)
+            # Reserve the slot before sleeping, so concurrent callers queue up behind it.
+            self._next = start + self._interval
+        if start > now:
+            self._sleep(start - now)
+
+    def hold_off(self, seconds: float) -> None:
+        """Start no request for `seconds` (RapidAPI's Retry-After holds for the whole container)."""
+        with self._lock:
+            self._next = max(self._next, self._clock() + seconds)
+
+
+class RapidApiKey:
+    """The RapidAPI key: RAPIDAPI_KEY where it is set (locally), else the SSM SecureString parameter or
+    Secrets Manager secret RAPIDAPI_KEY_PARAMETER names, read with Powertools parameters and cached."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._local = settings.rapidapi_key.get_secret_value() if settings.rapidapi_key else None
+        self._name = settings.rapidapi_key_parameter
+        self._provider: SSMProvider | SecretsProvider | None = None
+        # The worker fetches from several threads; only one may create the provider's boto3 client.
+        self._lock = threading.Lock()
+
+    @property
+    def refreshable(self) -> bool:
+        """Whether reading the key again could give a different one (it is kept in AWS)."""
+        return self._local is None
+
+    def get(self, refresh: bool = False) -> str:
+        """The key; `refresh` reads it again rather than from the cache (after RapidAPI refused it)."""
+        if self._local is not None:
+            return self._local
+        if self._name is None:
+            raise RapidApiUnavailable("This service has no RapidAPI key configured; nothing was changed")
+        # Imported here: only a container that really fetches pays for the parameters utility.
+        from aws_lambda_powertools.utilities.parameters import GetParameterError
+
+        try:
+            with self._lock:
+                value = self._read(refresh)
+        except GetParameterError as error:
+            # The error type only: a message could carry the parameter's ARN into the logs.
+            logger.error(
+                "RapidAPI key could not be read", extra={"error_type": type(error.__cause__).__name__}
+            )
+            raise RapidApiUnavailable(
+                "This service could not read its RapidAPI key; nothing was changed"
+            ) from error
+        if not isinstance(value, str) or not value.strip():
+            raise RapidApiUnavailable("This service's RapidAPI key is empty; nothing was changed")
+        return value.strip()
+
+    def _read(self, refresh: bool) -> Any:
+        from aws_lambda_powertools.utilities.parameters import SecretsProvider, SSMProvider
+        from botocore.config import Config
+
+        assert self._name is not None
+        # Short timeouts: a parameter store that does not answer should fail the fetch, not the Lambda.
+        config = Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "max_attempts": 2})
+        if self._name.startswith("arn:"):
+            if self._provider is None:
+                self._provider = SecretsProvider(boto_config=config)
+            return self._provider.get(self._name, max_age=KEY_MAX_AGE_SECONDS, force_fetch=refresh)
+        if self._provider is None:
+            self._provider = SSMProvider(boto_config=config)
+        return self._provider.get(self._name, max_age=KEY_MAX_AGE_SECONDS, decrypt=True, force_fetch=refresh)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where one platform's accounts are fetched: RapidAPI host and path (configuration)."""
+
+    host: str
+    path: str
+
+    @classmethod
+    def parse(cls, endpoint: str) -> Endpoint:
+        """From Settings' "<host>/<path>" form."""
+        host, _, path = endpoint.partition("/")
+        return cls(host=host, path=f"/{path}")
+
+
+class RapidApiClient:
+    """Fetches accounts from RapidAPI: one per call, within the rate cap, retrying what is worth retrying."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        policy: RetryPolicy,
+        limiter: RateLimiter,
+        key: RapidApiKey | None = None,
+        transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._policy = policy
+        self._limiter = limiter
+        self._key = key or RapidApiKey(settings)
+        self._clock = clock
+        self._sleep = sleep
+        self._read_timeout = settings.rapidapi_timeout_seconds
+        self._base_url = str(settings.rapidapi_base_url).rstrip("/") if settings.rapidapi_base_url else None
+        self._endpoints = {
+            "tiktok": Endpoint.parse(settings.rapidapi_tiktok_endpoint),
+            "twitter": Endpoint.parse(settings.rapidapi_twitter_endpoint),
+            "twitch": Endpoint.parse(settings.rapidapi_twitch_endpoint),
+            "instagram": Endpoint.parse(settings.rapidapi_instagram_endpoint),
+        }
+        self._http = httpx.Client(
+            timeout=httpx.Timeout(self._read_timeout, connect=CONNECT_TIMEOUT_SECONDS),
+            transport=transport,
+            follow_redirects=False,
+            headers={"accept": "application/json", "user-agent": "social-sync"},
+        )
+
+    def fetch_account(self, platform: Platform, handle: str) -> FetchedAccount:
+        """The account `handle` on `platform`, normalized.
+
+        Raises AccountNotFound (no such account), RapidApiTimeout (no answer in time) or
+        RapidApiUnavailable (RapidAPI failed, refused, kept rate limiting, or sent garbage).
+        """
+        handle = normalize_handle(handle)
+        payload = self._get(platform, handle)
+        try:
+            return parse_account(platform, handle, payload)
+        except RapidApiUnavailable as error:
+            logger.warning("RapidAPI answer refused", extra={"platform": platform, "reason": error.message})
+            raise
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def _get(self, platform: Platform, handle: str) -> Any:
+        endpoint = self._endpoints[platform]
+        url = f"{self._base_url or 'https://' + endpoint.host}{endpoint.path}"
+        params = {PROVIDERS[platform].query_parameter: handle}
+        started = self._clock()
+        refresh_key = False
+        timed_out = False
+        for attempt in range(1, self._policy.attempts + 1):
+            self._limiter.wait()
+            headers = {"x-rapidapi-key": self._key.get(refresh=refresh_key), "x-rapidapi-host": endpoint.host}
+            retry_after: float | None = None
+            try:
+                status, body, retry_after = self._request(url, params, headers)
+            except httpx.TimeoutException:
+                timed_out, status, body = True, None, b""
+            except httpx.TransportError as error:
+                timed_out, status, body = False, None, b""
+                logger.warning(
+                    "RapidAPI unreachable", extra={"platform": platform, "error_type": type(error).__name__}
+                )
+            else:
+                timed_out = False
+                if status == 200:
+                    return _json(platform, body)
+                if status == 404:
+                    raise AccountNotFound(f"No {platform.capitalize()} account {handle} was found")
+                if status in (401, 403) and self._key.refreshable and not refresh_key:
+                    # A rotated key: read it again, bypassing the cache, and try once more.
+                    refresh_key = True
+                    continue
+                if status in (401, 403):
+                    logger.error("RapidAPI refused the key", extra={"platform": platform, "status": status})
+                    raise RapidApiUnavailable("RapidAPI refused this service's key; nothing was changed")
+                if status not in _RETRY_STATUSES:
+                    logger.warning("RapidAPI request failed", extra={"platform": platform, "status": status})
+                    raise RapidApiUnavailable(f"RapidAPI answered {status}; nothing was changed")
+            wait = retry_after if retry_after is not None else self._backoff(attempt)
+            elapsed = self._clock() - started
+            worst_attempt = CONNECT_TIMEOUT_SECONDS + self._read_timeout
+            give_up = (
+                attempt == self._policy.attempts
+                or wait > self._policy.max_delay
+                or elapsed + wait + worst_attempt > self._policy.budget
+            )
+            logger.warning(
+                "RapidAPI request failed, will retry"
+                if not give_up
+                else "RapidAPI request failed, giving up",
+                extra={
+                    "platform": platform,
+                    "status": status,
+                    "attempt": attempt,
+                    "wait_seconds": round(wait, 2),
+                },
+            )
+            if give_up:
+                break
+            if status == 429 and retry_after is not None:
+                self._limiter.hold_off(wait)
+            else:
+                self._sleep(wait)
+        if timed_out:
+            raise RapidApiTimeout(
+                f"RapidAPI did not answer in time for {platform.capitalize()}; nothing was changed"
+            )
+        raise RapidApiUnavailable(
+            f"RapidAPI is failing for {platform.capitalize()} right now; nothing was changed"
+        )
+
+    def _request(
+        self, url: str, params: dict[str, str], headers: dict[str, str]
+    ) -> tuple[int, bytes, float | None]:
+        # Streamed, so an answer that will not end is cut at MAX_PAYLOAD_BYTES instead of filling memory.
+        with self._http.stream("GET", url, params=params, headers=headers) as response:
+            if response.status_code != 200:
+                return response.status_code, b"", retry_after_seconds(response.headers.get("retry-after"))
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > MAX_PAYLOAD_BYTES:
+                    raise RapidApiUnavailable("RapidAPI's answer is too large to be an account")
+            return 200, bytes(body), None
+
+    def _backoff(self, attempt: int) -> float:
+        # Full jitter: clients that failed together do not come back in step.
+        ceiling = min(self._policy.max_delay, self._policy.base_delay * 2 ** (attempt - 1))
+        return random.uniform(0, ceiling)  # noqa: S311 - jitter, not security
+
+
+def retry_after_seconds(
+    value: str | None, now: Callable[[], datetime] = lambda: datetime.now(UTC)
+) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date); None if unreadable."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, (moment - now()).total_seconds())
+
+
+def rapidapi_client(
+    settings: Settings,
+    *,
+    policy: RetryPolicy,
+    share_of_rate: float = 1.0,
+    transport: httpx.BaseTransport | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> RapidApiClient:
+    """A client for this container, capped at `share_of_rate` of the plan's requests per second.
+
+    It paces at RATE_HEADROOM of that share: requests leave evenly spaced but arrive with network
+    jitter, and RapidAPI counts them as they arrive.
+    """
+    limiter = RateLimiter(settings.rapidapi_requests_per_second * share_of_rate * RATE_HEADROOM, sleep=sleep)
+    return RapidApiClient(settings, policy=policy, limiter=limiter, transport=transport, sleep=sleep)
+
+
+def _json(platform: Platform, body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError) as error:
+        logger.warning("RapidAPI answer is not JSON", extra={"platform": platform, "bytes": len(body)})
+        raise RapidApiUnavailable(
+            f"RapidAPI's {platform.capitalize()} answer could not be read; nothing was changed"
+        ) from error

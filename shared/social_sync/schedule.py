@@ -1,0 +1,193 @@
+"""The scheduled sync's logic: which profiles are due, and refreshing one of them.
+
+A profile with syncSettings.autoSync is due at its syncDueAt. Every tick, the dispatcher reads
+the due profiles from an index, claims each one (so the next tick does not send it again while
+its worker is busy) and queues it. The worker refreshes every linked platform that is not fresh
+yet, writing through the same code path as the HTTP sync. Its next due time moves on only when
+every platform is fresh, so a failed platform is retried (by SQS, then by a later tick) without
+fetching the ones that already succeeded again.
+
+No AWS here: the store, the queue and the fetcher are handed in (social_sync.jobs wires them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Protocol
+
+from social_sync.errors import AccountNotFound, DomainError
+from social_sync.models import PLATFORMS, Platform, Profile
+from social_sync.profiles import AccountFetcher, ProfileStore, StatsPublisher, fetch_accounts, sync_platforms
+
+if TYPE_CHECKING:
+    from social_sync.settings import Settings
+
+# SQS SendMessageBatch takes at most this many messages.
+QUEUE_BATCH = 10
+
+
+@dataclass(frozen=True)
+class DueProfile:
+    """A profile the SyncDue index shows as due, with the dispatch time the claim is conditional on."""
+
+    user_id: str
+    dispatch_at: datetime
+
+
+class DueProfiles(Protocol):
+    """The dispatcher's view of the store (social_sync.store.DynamoProfileStore)."""
+
+    def due_profiles(self, now: datetime) -> Iterator[DueProfile]: ...
+
+    def claim_for_dispatch(self, user_id: str, seen: datetime, until: datetime) -> bool: ...
+
+
+class RefreshQueue(Protocol):
+    """Where the dispatcher sends the user ids to refresh (SQS in AWS, a list in `make sync-now`)."""
+
+    def send(self, user_ids: list[str]) -> None: ...
+
+
+@dataclass
+class DispatchReport:
+    """What one dispatcher run did."""
+
+    sent: list[str] = field(default_factory=list)
+    # Changed between the index read and the claim (synced, rescheduled, or claimed by an overlapping run).
+    skipped: int = 0
+    # Left for the next tick because the run was running out of time.
+    deferred: bool = False
+
+
+def dispatch_due_profiles(
+    store: DueProfiles,
+    queue: RefreshQueue,
+    now: datetime,
+    *,
+    claim_seconds: int,
+    time_left: Callable[[], float] = lambda: float("inf"),
+    reserve_seconds: float = 10.0,
+) -> DispatchReport:
+    """Claim every due profile and queue it, in batches of QUEUE_BATCH.
+
+    A claim holds the profile for `claim_seconds`: long enough for the worker and SQS's
+    retries, after which a profile whose refresh never succeeded is due again. A profile is
+    claimed before it is queued, so a crash in between delays its refresh but never doubles it.
+    """
+    report = DispatchReport()
+    batch: list[str] = []
+    until = now + timedelta(seconds=claim_seconds)
+    for due in store.due_profiles(now):
+        if time_left() < reserve_seconds:
+            report.deferred = True
+            break
+        if not store.claim_for_dispatch(due.user_id, due.dispatch_at, until):
+            report.skipped += 1
+            continue
+        batch.append(due.user_id)
+        if len(batch) == QUEUE_BATCH:
+            queue.send(batch)
+            report.sent += batch
+            batch = []
+    if batch:
+        queue.send(batch)
+        report.sent += batch
+    return report
+
+
+@dataclass
+class RefreshReport:
+    """What refreshing one profile did, platform by platform."""
+
+    user_id: str
+    refreshed: list[Platform] = field(default_factory=list)
+    # Already refreshed in this round (an earlier delivery of the message) or synced inside the cooldown.
+    fresh: list[Platform] = field(default_factory=list)
+    # The platform says the account is gone: retrying cannot help, so it does not hold the schedule back.
+    not_found: list[Platform] = field(default_factory=list)
+    # RapidAPI failed for these; the message is retried and they are fetched again.
+    failed: dict[Platform, str] = field(default_factory=dict)
+    # Nothing to do: no profile, autoSync off, or not due (a duplicate or late message).
+    skipped: bool = False
+    rescheduled_to: datetime | None = None
+
+
+class RefreshIncomplete(Exception):
+    """Some platforms of a profile failed at RapidAPI; the others were saved. Retry the message."""
+
+    def __init__(self, report: RefreshReport) -> None:
+        super().__init__(f"{len(report.failed)} platform(s) failed: {', '.join(sorted(report.failed))}")
+        self.report = report
+
+
+def refresh_profile(
+    store: ProfileStore,
+    settings: Settings,
+    fetch: AccountFetcher,
+    user_id: str,
+    now: Callable[[], datetime],
+    *,
+    publisher: StatsPublisher | None = None,
+) -> RefreshReport:
+    """Fetch every linked platform of a due profile that is not fresh yet and save what came back.
+
+    The successful platforms are written in one atomic write through sync_platforms (trigger
+    "schedule"), whatever happened to the others. When no platform failed, the same write moves
+    the next due time on. Raises RefreshIncomplete after saving when some platform failed.
+    """
+    report = RefreshReport(user_id=user_id)
+    profile = store.get(user_id)
+    moment = now()
+    if profile is None or profile.sync_due_at is None or profile.sync_due_at > moment:
+        report.skipped = True
+        return report
+    handles = {}
+    for platform, handle in linked_platforms(profile):
+        if is_fresh(profile, platform, profile.sync_due_at, moment, settings.sync_cooldown_seconds):
+            report.fresh.append(platform)
+        else:
+            handles[platform] = handle
+    readings = {}
+    for platform, result in fetch_accounts(fetch, handles).items():
+        if isinstance(result, AccountNotFound):
+            report.not_found.append(platform)
+        elif isinstance(result, DomainError):
+            report.failed[platform] = result.message
+        else:
+            readings[platform] = result.reading()
+    if readings or not report.failed:
+        saved = sync_platforms(
+            store,
+            settings,
+            user_id,
+            readings,
+            now,
+            trigger="schedule",
+            publisher=publisher,
+            advance_schedule=not report.failed,
+        )
+        report.refreshed = sorted(readings)
+        report.rescheduled_to = None if report.failed else saved.sync_due_at
+    if report.failed:
+        raise RefreshIncomplete(report)
+    return report
+
+
+def linked_platforms(profile: Profile) -> Iterable[tuple[Platform, str]]:
+    """The profile's linked accounts on the platforms this service syncs, in a stable order."""
+    linked = profile.linked_accounts or {}
+    return [(platform, linked[platform]) for platform in PLATFORMS if linked.get(platform)]
+
+
+def is_fresh(profile: Profile, platform: str, due: datetime, now: datetime, cooldown_seconds: int) -> bool:
+    """Whether `platform` needs no fetch in this round.
+
+    It is fresh when it was synced at or after the round's due time (by an earlier delivery
+    of this message, or by the user), or so recently that a sync would be refused as too soon.
+    """
+    entry = profile.stats.platform_breakdown.get(platform)
+    if entry is None:
+        return False
+    return entry.last_synced_at >= due or entry.last_synced_at > now - timedelta(seconds=cooldown_seconds)

@@ -1,0 +1,202 @@
+"""A fake RapidAPI that replays the recorded payloads in tests/fixtures/rapidapi/.
+
+It answers each platform's endpoint by the x-rapidapi-host header, the path and the handle in
+the query string, records every request it gets (when, for which platform and handle, with
+which key), and can be told to fail a handle: an error status, a Retry-After, garbage, a timeout.
+Unit tests use it as an httpx transport; the local stack's tests serve it on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "rapidapi"
+# platform -> (host, path, query parameter), the endpoints' defaults (Settings.rapidapi_*_endpoint).
+ENDPOINTS = {
+    "tiktok": ("tiktok-api23.p.rapidapi.com", "/api/user/info", "uniqueId"),
+    "twitter": ("twitter241.p.rapidapi.com", "/user", "username"),
+    "twitch": ("twitch-scraper2.p.rapidapi.com", "/api/channels/info", "channel"),
+    "instagram": ("instagram-looter2.p.rapidapi.com", "/profile", "username"),
+}
+_BY_HOST = {host: platform for platform, (host, _, _) in ENDPOINTS.items()}
+
+
+def fixture(platform: str, name: str) -> bytes:
+    """The recorded answer `name` (a handle, or "not-found") of `platform`."""
+    return (FIXTURES / platform / f"{name}.json").read_bytes()
+
+
+def fixture_json(platform: str, name: str) -> object:
+    return json.loads(fixture(platform, name))
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One scripted answer: a status, headers and body, or no answer at all (`timeout`)."""
+
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    timeout: bool = False
+    # Seconds the served fake waits before answering `timeout` (the client's read timeout must be shorter).
+    hang_seconds: float = 3.0
+
+
+@dataclass(frozen=True)
+class Request:
+    """What the fake received: monotonic time, platform, handle and the key it was sent."""
+
+    at: float
+    platform: str | None
+    handle: str | None
+    key: str | None
+    host: str | None
+    path: str
+
+
+class FakeRapidApi:
+    """Replays fixtures by platform and handle; scripted replies take precedence, in order."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._scripts: dict[tuple[str, str], deque[Reply]] = {}
+        self._always: dict[tuple[str, str], Reply] = {}
+        self._aliases: dict[tuple[str, str], str] = {}
+        self.requests: list[Request] = []
+        # Waits a client asked for (backoff, rate cap) when it is handed `sleeps.append` to sleep with.
+        self.sleeps: list[float] = []
+
+    def script(self, platform: str, handle: str, *replies: Reply) -> None:
+        """Answer the next requests for `handle` with `replies`, then with its fixture again."""
+        with self._lock:
+            self._scripts.setdefault((platform, handle), deque()).extend(replies)
+
+    def always(self, platform: str, handle: str, reply: Reply) -> None:
+        """Answer every request for `handle` with `reply`."""
+        with self._lock:
+            self._always[(platform, handle)] = reply
+
+    def alias(self, platform: str, handle: str, recorded: str) -> None:
+        """Answer `handle` with the fixture recorded for another handle (unique handles per test)."""
+        with self._lock:
+            self._aliases[(platform, handle)] = recorded
+
+    def heal(self, platform: str, handle: str) -> None:
+        """Forget the scripted replies for `handle`: its fixture answers again."""
+        with self._lock:
+            self._scripts.pop((platform, handle), None)
+            self._always.pop((platform, handle), None)
+
+    def reply(self, host: str | None, path: str, query: dict[str, str], key: str | None) -> Reply:
+        """The answer to one request, recorded."""
+        platform = _BY_HOST.get(host or "")
+        handle = query.get(ENDPOINTS[platform][2]) if platform else None
+        with self._lock:
+            self.requests.append(Request(time.monotonic(), platform, handle, key, host, path))
+            if platform is None or path != ENDPOINTS[platform][1]:
+                return _json_reply(404, {"message": f"Endpoint '{path}' does not exist"})
+            if not key:
+                return _json_reply(
+                    401, {"message": "Invalid API key. Go to https://docs.rapidapi.com/docs/keys"}
+                )
+            if handle is None:
+                return _json_reply(400, {"message": "missing query parameter"})
+            scripted = self._scripts.get((platform, handle))
+            if scripted:
+                return scripted.popleft()
+            if (platform, handle) in self._always:
+                return self._always[(platform, handle)]
+            name = self._aliases.get((platform, handle), handle)
+        if name == "not-found" or not (FIXTURES / platform / f"{name}.json").is_file():
+            name = "not-found"
+        return Reply(200, fixture(platform, name), {"content-type": "application/json"})
+
+    def count(self, platform: str | None = None, handle: str | None = None) -> int:
+        """How many requests came in (for one platform and handle, if given)."""
+        with self._lock:
+            return sum(
+                1
+                for request in self.requests
+                if (platform is None or request.platform == platform)
+                and (handle is None or request.handle == handle)
+            )
+
+    def busiest_second(self) -> int:
+        """The most requests that started inside any one-second window [t, t + 1)."""
+        with self._lock:
+            times = sorted(request.at for request in self.requests)
+        most, start = 0, 0
+        for end, moment in enumerate(times):
+            while moment - times[start] >= 1.0:
+                start += 1
+            most = max(most, end - start + 1)
+        return most
+
+    @property
+    def transport(self) -> httpx.MockTransport:
+        """This fake as an httpx transport (no sockets)."""
+
+        def handle(request: httpx.Request) -> httpx.Response:
+            query = {name: values[-1] for name, values in parse_qs(request.url.query.decode()).items()}
+            reply = self.reply(
+                request.headers.get("x-rapidapi-host"), request.url.path, query, _key(request.headers)
+            )
+            if reply.timeout:
+                raise httpx.ReadTimeout("the fake did not answer", request=request)
+            return httpx.Response(reply.status, headers=reply.headers, content=reply.body)
+
+        return httpx.MockTransport(handle)
+
+    @contextmanager
+    def serve(self) -> Iterator[str]:
+        """This fake as an HTTP server on 127.0.0.1; yields its base URL (RAPIDAPI_BASE_URL)."""
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                url = urlsplit(self.path)
+                query = {name: values[-1] for name, values in parse_qs(url.query).items()}
+                reply = fake.reply(self.headers.get("x-rapidapi-host"), url.path, query, _key(self.headers))
+                if reply.timeout:
+                    time.sleep(reply.hang_seconds)  # a server that does not answer in time
+                    return
+                self.send_response(reply.status)
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
+                self.send_header("content-length", str(len(reply.body)))
+                self.end_headers()
+                self.wfile.write(reply.body)
+
+            def log_message(self, format: str, *args: object) -> None:  # quiet: no access log on stderr
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        thread = threading.Thread(target=server.serve_forever, name="fake-rapidapi", daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{server.server_address[1]}"
+        finally:
+            server.shutdown()
+            server.server_close()
+            thread.join(timeout=5)
+
+
+def _json_reply(status: int, body: object) -> Reply:
+    return Reply(status, json.dumps(body).encode(), {"content-type": "application/json"})
+
+
+def _key(headers: object) -> str | None:
+    getter = getattr(headers, "get", None)
+    return getter("x-rapidapi-key") if getter else None

@@ -1,0 +1,135 @@
+"""localrun reads routes, environment and tables from template.yaml itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from localrun.dynamodb import create_table_request
+from localrun.runtime import function_environment
+from localrun.settings import REPO_ROOT, LocalSettings
+from localrun.stack import template_resolver
+from localrun.template import Resolver, SamTemplate, TemplateError
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> LocalSettings:
+    return LocalSettings(port=3123, dynamodb_port=8123, state_dir=tmp_path, region="eu-west-1")
+
+
+@pytest.fixture
+def template() -> SamTemplate:
+    return SamTemplate(REPO_ROOT / "template.yaml")
+
+
+def test_every_http_api_event_becomes_a_route_guarded_by_the_local_issuer(
+    template: SamTemplate, settings: LocalSettings
+) -> None:
+    declared = {
+        (f"{event['Properties']['Method']} {event['Properties']['Path']}", logical_id)
+        for logical_id, resource in template.resources.items()
+        if resource["Type"] == "AWS::Serverless::Function"
+        for event in resource["Properties"].get("Events", {}).values()
+        if event["Type"] == "HttpApi"
+    }
+
+    routes = template.routes(template_resolver(template, settings))
+
+    assert {(r.route_key, r.function_id) for r in routes} == declared
+    assert declared >= {
+        ("POST /api/v1/profiles/social-sync/tiktok", "SyncTikTokFunction"),
+        ("POST /api/v1/profiles/social-sync/twitch", "SyncTwitchFunction"),
+        ("POST /api/v1/profiles/social-sync/twitter", "SyncTwitterFunction"),
+        ("POST /api/v1/profiles/social-sync/instagram", "SyncInstagramFunction"),
+        ("GET /api/v1/profiles/me", "GetProfileFunction"),
+        ("PUT /api/v1/profiles/me", "UpdateProfileFunction"),
+    }
+    for route in routes:
+        assert route.authorizer is not None
+        assert route.authorizer.issuer == "http://127.0.0.1:3123/local-issuer"
+        assert route.authorizer.audiences == ("social-sync-local",)
+        assert route.authorizer.header == "authorization"
+
+
+def test_a_functions_environment_is_the_templates_with_local_aws_settings(
+    template: SamTemplate, settings: LocalSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("TABLE_NAME", "SYNC_COOLDOWN_SECONDS", "ENGAGEMENT_AVERAGE"):
+        monkeypatch.delenv(name, raising=False)
+    function = template.functions()["SyncTikTokFunction"]
+
+    environment = function_environment(template_resolver(template, settings).environment(function), settings)
+
+    assert environment["TABLE_NAME"] == "ProfilesTable"
+    assert environment["SYNC_COOLDOWN_SECONDS"] == "60"
+    assert environment["ENGAGEMENT_AVERAGE"] == "weighted"
+    assert environment["POWERTOOLS_SERVICE_NAME"] == "social-sync"
+    assert environment["AWS_ENDPOINT_URL_DYNAMODB"] == "http://127.0.0.1:8123"
+    assert environment["AWS_REGION"] == "eu-west-1"
+    assert function.handler_file == REPO_ROOT / "functions/sync_tiktok/app.py"
+    assert function.layer_dirs == (REPO_ROOT / "shared",)
+
+
+def test_a_variable_set_in_the_shell_overrides_the_templates_value(
+    template: SamTemplate, settings: LocalSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SYNC_COOLDOWN_SECONDS", "0")
+    function = template.functions()["GetProfileFunction"]
+
+    environment = function_environment(template_resolver(template, settings).environment(function), settings)
+
+    assert environment["SYNC_COOLDOWN_SECONDS"] == "0"
+
+
+def test_the_table_is_created_exactly_as_the_template_defines_it(
+    template: SamTemplate, settings: LocalSettings
+) -> None:
+    tables = {table.logical_id: table for table in template.tables(template_resolver(template, settings))}
+    table = tables["ProfilesTable"]
+    declared = template.resources["ProfilesTable"]["Properties"]
+
+    request = create_table_request(table)
+
+    assert request["TableName"] == "ProfilesTable"
+    for key in ("AttributeDefinitions", "KeySchema", "LocalSecondaryIndexes", "BillingMode"):
+        assert request[key] == declared[key], key
+    assert table.properties["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
+
+
+def test_cors_comes_from_the_http_api(template: SamTemplate, settings: LocalSettings) -> None:
+    cors = template.cors(template_resolver(template, settings))
+
+    assert cors is not None
+    assert cors.allow_origins == ("*",)
+    assert cors.expose_headers == ("retry-after",)
+    assert cors.max_age == 600
+
+
+def test_intrinsics_resolve_to_local_names(template: SamTemplate, settings: LocalSettings) -> None:
+    resolver = template_resolver(template, settings)
+
+    assert resolver.resolve({"Fn::GetAtt": ["ProfilesTable", "Arn"]}) == (
+        "arn:aws:dynamodb:eu-west-1:123456789012:table/ProfilesTable"
+    )
+    assert resolver.resolve({"Fn::Sub": "${ProfilesTable}-${AWS::Region}-${!Literal}"}) == (
+        "ProfilesTable-eu-west-1-${Literal}"
+    )
+    assert resolver.resolve({"Fn::Join": ["/", ["a", {"Ref": "LogLevel"}]]}) == "a/INFO"
+    with pytest.raises(TemplateError):
+        resolver.resolve({"Fn::If": ["Cond", "a", "b"]})
+
+
+def test_conditions_and_no_value_resolve_as_cloudformation_does() -> None:
+    data = {
+        "Parameters": {"Topic": {"Type": "String", "Default": ""}},
+        "Conditions": {"HasTopic": {"Fn::Not": [{"Fn::Equals": [{"Ref": "Topic"}, ""]}]}},
+        "Resources": {"Queue": {"Type": "AWS::SQS::Queue"}},
+    }
+    resolver = Resolver(data, "us-east-1")
+
+    assert resolver.resolve(
+        {"Actions": {"Fn::If": ["HasTopic", [{"Ref": "Topic"}], {"Ref": "AWS::NoValue"}]}, "Keep": 1}
+    ) == {"Keep": 1}
+    assert Resolver(data, "us-east-1", {"Topic": "arn:topic"}).condition("HasTopic") is True
+    assert resolver.resolve({"Ref": "Queue"}) == "https://sqs.us-east-1.amazonaws.com/123456789012/Queue"

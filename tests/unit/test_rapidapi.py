@@ -1,0 +1,467 @@
+"""The RapidAPI client against a fake RapidAPI: the request it sends, retries, the rate cap, the key."""
+
+from __future__ import annotations
+
+import email.utils
+import io
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+from moto import mock_aws
+
+from social_sync import rapidapi
+from social_sync.errors import AccountNotFound, RapidApiTimeout, RapidApiUnavailable
+from social_sync.rapidapi import (
+    BACKGROUND,
+    INTERACTIVE,
+    RapidApiClient,
+    RapidApiKey,
+    RateLimiter,
+    RetryPolicy,
+    retry_after_seconds,
+)
+from social_sync.settings import Settings
+from tests.fake_rapidapi import FakeRapidApi, Reply, fixture
+
+KEY = "test-key-3f9a7c"
+
+
+class Clock:
+    """Monotonic time that only moves when someone sleeps (or a request times out)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        # The client's own waits (backoff, Retry-After), apart from the rate limiter's spacing.
+        self.sleeps: list[float] = []
+        self.limiter_sleeps: list[float] = []
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.sleeps.append(seconds)
+            self.now += seconds
+
+    def limiter_sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.limiter_sleeps.append(seconds)
+            self.now += seconds
+
+
+def settings(**overrides: Any) -> Settings:
+    values: dict[str, Any] = {"table_name": "unit", "rapidapi_key": KEY, "rapidapi_requests_per_second": 5}
+    return Settings(**(values | overrides))
+
+
+@pytest.fixture
+def fake() -> FakeRapidApi:
+    return FakeRapidApi()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+def timing_transport(fake: FakeRapidApi, clock: Clock, read_timeout: float = 5.0) -> httpx.MockTransport:
+    """The fake as a transport on which a timeout costs the read timeout on the clock, as it would."""
+    inner = fake.transport
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        try:
+            return inner.handle_request(request)
+        except httpx.TimeoutException:
+            clock.now += read_timeout
+            raise
+
+    return httpx.MockTransport(handle)
+
+
+def make_client(
+    fake: FakeRapidApi,
+    clock: Clock,
+    policy: RetryPolicy = INTERACTIVE,
+    key: RapidApiKey | None = None,
+    **overrides: Any,
+) -> RapidApiClient:
+    config = settings(**overrides)
+    return RapidApiClient(
+        config,
+        policy=policy,
+        limiter=RateLimiter(config.rapidapi_requests_per_second, clock=clock, sleep=clock.limiter_sleep),
+        key=key,
+        transport=timing_transport(fake, clock),
+        clock=clock,
+        sleep=clock.sleep,
+    )
+
+
+def test_a_fetch_is_one_get_on_the_fixed_host_and_path_with_the_rapidapi_headers() -> None:
+    # Given a transport that records the raw request
+    seen: list[httpx.Request] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, content=fixture("tiktok", "charlidamelio"))
+
+    client = RapidApiClient(
+        settings(), policy=INTERACTIVE, limiter=RateLimiter(1000), transport=httpx.MockTransport(handle)
+    )
+
+    # When a handle full of URL syntax is fetched
+    client.fetch_account("tiktok", "@a b&x=1/../#y")
+
+    # Then it travels only as one URL-encoded query parameter of the configured endpoint
+    [request] = seen
+    assert request.method == "GET"
+    assert (request.url.scheme, request.url.host, request.url.path) == (
+        "https",
+        "tiktok-api23.p.rapidapi.com",
+        "/api/user/info",
+    )
+    assert request.url.params.multi_items() == [("uniqueId", "a b&x=1/../#y")]
+    assert b"uniqueId=a+b%26x%3D1%2F..%2F%23y" in request.url.raw_path
+    assert request.headers["x-rapidapi-key"] == KEY
+    assert request.headers["x-rapidapi-host"] == "tiktok-api23.p.rapidapi.com"
+
+
+@pytest.mark.parametrize(
+    ("platform", "handle", "host", "path"),
+    [
+        ("tiktok", "charlidamelio", "tiktok-api23.p.rapidapi.com", "/api/user/info"),
+        ("twitter", "nasa", "twitter241.p.rapidapi.com", "/user"),
+        ("twitch", "ninja", "twitch-scraper2.p.rapidapi.com", "/api/channels/info"),
+        ("instagram", "nasa", "instagram-looter2.p.rapidapi.com", "/profile"),
+    ],
+)
+def test_each_platform_asks_its_own_endpoint(
+    fake: FakeRapidApi, clock: Clock, platform: Any, handle: str, host: str, path: str
+) -> None:
+    account = make_client(fake, clock).fetch_account(platform, handle)
+
+    [request] = fake.requests
+    assert (request.host, request.path, request.handle, request.key) == (host, path, handle, KEY)
+    assert account.platform == platform
+
+
+def test_the_endpoint_is_configuration_and_a_base_url_redirects_every_request() -> None:
+    seen: list[httpx.Request] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, content=fixture("twitch", "ninja"))
+
+    config = settings(
+        rapidapi_twitch_endpoint="twitch-other.p.rapidapi.com/v2/channel",
+        rapidapi_base_url="http://127.0.0.1:9/",
+    )
+    client = RapidApiClient(
+        config, policy=INTERACTIVE, limiter=RateLimiter(1000), transport=httpx.MockTransport(handle)
+    )
+
+    client.fetch_account("twitch", "ninja")
+
+    assert str(seen[0].url) == "http://127.0.0.1:9/v2/channel?channel=ninja"
+    assert seen[0].headers["x-rapidapi-host"] == "twitch-other.p.rapidapi.com"
+
+
+def test_a_429_waits_exactly_its_retry_after_then_succeeds(fake: FakeRapidApi, clock: Clock) -> None:
+    fake.script(
+        "tiktok", "charlidamelio", Reply(429, b'{"message":"Too many requests"}', {"retry-after": "1"})
+    )
+
+    account = make_client(fake, clock).fetch_account("tiktok", "charlidamelio")
+
+    assert account.followers == 156_183_422
+    assert fake.count() == 2
+    # The wait goes through the limiter, so every request of the container holds off, not just this one.
+    assert clock.limiter_sleeps == [pytest.approx(1.0)]
+    assert clock.sleeps == []
+
+
+def test_a_retry_after_as_an_http_date_is_honored(fake: FakeRapidApi, clock: Clock) -> None:
+    later = email.utils.format_datetime(datetime.now(UTC) + timedelta(seconds=2), usegmt=True)
+    fake.script("twitch", "ninja", Reply(503, b"", {"retry-after": later}))
+
+    make_client(fake, clock, policy=BACKGROUND).fetch_account("twitch", "ninja")
+
+    assert fake.count() == 2
+    [wait] = clock.sleeps
+    assert 0.5 <= wait <= 2.0
+
+
+def test_a_retry_after_longer_than_the_policy_allows_fails_at_once(fake: FakeRapidApi, clock: Clock) -> None:
+    fake.always("tiktok", "charlidamelio", Reply(429, b"{}", {"retry-after": "60"}))
+
+    with pytest.raises(RapidApiUnavailable, match="failing"):
+        make_client(fake, clock).fetch_account("tiktok", "charlidamelio")
+
+    assert fake.count() == 1
+    assert clock.sleeps == []
+
+
+def test_server_errors_are_retried_with_jittered_backoff(fake: FakeRapidApi, clock: Clock) -> None:
+    fake.script("instagram", "nasa", Reply(502), Reply(500))
+
+    account = make_client(fake, clock).fetch_account("instagram", "nasa")
+
+    assert account.followers == 97_654_321
+    assert fake.count() == 3
+    ceilings = [INTERACTIVE.base_delay, INTERACTIVE.base_delay * 2]
+    assert all(0 <= wait <= ceiling for wait, ceiling in zip(clock.sleeps, ceilings, strict=True))
+
+
+def test_a_failing_rapidapi_is_given_up_after_the_policys_attempts(fake: FakeRapidApi, clock: Clock) -> None:
+    fake.always("twitter", "nasa", Reply(503))
+
+    with pytest.raises(RapidApiUnavailable):
+        make_client(fake, clock).fetch_account("twitter", "nasa")
+
+    assert fake.count() == INTERACTIVE.attempts
+
+
+def test_a_timeout_is_504_material_and_not_retried_past_the_budget(fake: FakeRapidApi, clock: Clock) -> None:
+    fake.always("tiktok", "charlidamelio", Reply(timeout=True))
+
+    with pytest.raises(RapidApiTimeout):
+        make_client(fake, clock).fetch_account("tiktok", "charlidamelio")
+
+    # Another 2 + 5 s attempt after a 5 s timeout would overrun the 8 s an HTTP sync can spend.
+    assert fake.count() == 1
+
+
+def test_the_background_policy_retries_timeouts_within_its_budget(fake: FakeRapidApi, clock: Clock) -> None:
+    fake.script("tiktok", "charlidamelio", Reply(timeout=True), Reply(timeout=True))
+
+    account = make_client(fake, clock, policy=BACKGROUND).fetch_account("tiktok", "charlidamelio")
+
+    assert account.handle == "charlidamelio"
+    assert fake.count() == 3
+
+
+GARBAGE = {
+    "html": b"<html><body>502 Bad Gateway</body></html>",
+    "empty": b"",
+    "truncated json": b'{"userInfo": {"stats": ',
+    "deeply nested": b"[" * 100_000 + b"]" * 100_000,
+}
+
+
+@pytest.mark.parametrize("body", GARBAGE.values(), ids=GARBAGE.keys())
+def test_a_200_that_is_not_json_is_unavailable_and_not_retried(
+    fake: FakeRapidApi, clock: Clock, body: bytes
+) -> None:
+    fake.always("tiktok", "charlidamelio", Reply(200, body))
+
+    with pytest.raises(RapidApiUnavailable):
+        make_client(fake, clock).fetch_account("tiktok", "charlidamelio")
+
+    assert fake.count() == 1
+
+
+def test_an_endless_answer_is_cut_off(fake: FakeRapidApi, clock: Clock) -> None:
+    fake.always("tiktok", "charlidamelio", Reply(200, b" " * (rapidapi.MAX_PAYLOAD_BYTES + 1)))
+
+    with pytest.raises(RapidApiUnavailable, match="too large"):
+        make_client(fake, clock).fetch_account("tiktok", "charlidamelio")
+
+
+def test_a_404_is_account_not_found(fake: FakeRapidApi, clock: Clock) -> None:
+    fake.always("twitter", "ghost", Reply(404, b'{"message":"User not found"}'))
+
+    with pytest.raises(AccountNotFound):
+        make_client(fake, clock).fetch_account("twitter", "ghost")
+
+
+def test_a_not_found_payload_is_account_not_found(fake: FakeRapidApi, clock: Clock) -> None:
+    with pytest.raises(AccountNotFound):
+        make_client(fake, clock).fetch_account("tiktok", "nobody-has-this-handle")
+
+
+def test_other_client_errors_are_not_retried(fake: FakeRapidApi, clock: Clock) -> None:
+    fake.always("twitch", "ninja", Reply(400, b'{"message":"bad request"}'))
+
+    with pytest.raises(RapidApiUnavailable, match="400"):
+        make_client(fake, clock).fetch_account("twitch", "ninja")
+
+    assert fake.count() == 1
+
+
+class RotatingKey(RapidApiKey):
+    """A key kept in AWS that was rotated: the cached one is stale, a fresh read gives the new one."""
+
+    def __init__(self) -> None:
+        self.reads: list[bool] = []
+
+    @property
+    def refreshable(self) -> bool:
+        return True
+
+    def get(self, refresh: bool = False) -> str:
+        self.reads.append(refresh)
+        return "new-key" if refresh else "stale-key"
+
+
+def test_a_refused_key_is_read_again_once_then_given_up(fake: FakeRapidApi, clock: Clock) -> None:
+    key = RotatingKey()
+    fake.always("tiktok", "charlidamelio", Reply(403, b'{"message":"You are not subscribed to this API."}'))
+
+    with pytest.raises(RapidApiUnavailable, match="refused"):
+        make_client(fake, clock, key=key).fetch_account("tiktok", "charlidamelio")
+
+    assert key.reads == [False, True]
+    assert [request.key for request in fake.requests] == ["stale-key", "new-key"]
+
+
+def test_a_local_key_that_is_refused_is_not_tried_twice(fake: FakeRapidApi, clock: Clock) -> None:
+    fake.always("tiktok", "charlidamelio", Reply(401))
+
+    with pytest.raises(RapidApiUnavailable):
+        make_client(fake, clock).fetch_account("tiktok", "charlidamelio")
+
+    assert fake.count() == 1
+
+
+@pytest.fixture
+def logged() -> Iterator[io.StringIO]:
+    """Everything the client logs, every attribute of every record."""
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.addFilter(lambda record: bool(buffer.write(repr(vars(record)))) or True)
+    rapidapi.logger.addHandler(handler)
+    yield buffer
+    rapidapi.logger.removeHandler(handler)
+
+
+def test_neither_the_key_nor_the_handle_is_ever_logged(
+    fake: FakeRapidApi, clock: Clock, logged: io.StringIO
+) -> None:
+    fake.always("tiktok", "secret-handle", Reply(503, b"", {"retry-after": "0"}))
+
+    with pytest.raises(RapidApiUnavailable):
+        make_client(fake, clock).fetch_account("tiktok", "secret-handle")
+
+    written = logged.getvalue()
+    assert "RapidAPI request failed" in written
+    assert KEY not in written
+    assert "secret-handle" not in written
+
+
+def test_the_limiter_spaces_request_starts_evenly(clock: Clock) -> None:
+    limiter = RateLimiter(4, clock=clock, sleep=clock.sleep)
+    starts = []
+    for _ in range(5):
+        limiter.wait()
+        starts.append(clock.now)
+
+    assert [round(start - starts[0], 6) for start in starts] == [0, 0.25, 0.5, 0.75, 1.0]
+
+
+def test_the_limiter_holds_every_caller_off_after_a_retry_after(clock: Clock) -> None:
+    limiter = RateLimiter(10, clock=clock, sleep=clock.sleep)
+    limiter.wait()
+    limiter.hold_off(3)
+
+    limiter.wait()
+
+    assert clock.now == pytest.approx(1003)
+
+
+def test_the_limiter_gives_concurrent_callers_distinct_slots() -> None:
+    # Given a clock frozen at 0 and 40 threads asking at once
+    waits: list[float] = []
+    lock = threading.Lock()
+
+    def sleep(seconds: float) -> None:
+        with lock:
+            waits.append(seconds)
+
+    limiter = RateLimiter(10, clock=lambda: 0.0, sleep=sleep)
+    threads = [threading.Thread(target=limiter.wait) for _ in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    # Then each got its own slot, 0.1 s apart: no two requests start together
+    assert sorted(round(wait, 6) for wait in waits) == [round(0.1 * n, 6) for n in range(1, 40)]
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [("3", 3.0), (" 0 ", 0.0), ("soon", None), (None, None), ("-1", None)],
+)
+def test_retry_after_values(header: str | None, expected: float | None) -> None:
+    assert retry_after_seconds(header) == expected
+
+
+def test_retry_after_in_the_past_means_now() -> None:
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for name, value in {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        yield
+
+
+def key_in(source: str, value: str) -> tuple[str, Callable[[str], None]]:
+    """Store a key in SSM or Secrets Manager; returns its name or ARN and a way to rotate it."""
+    if source == "ssm":
+        ssm = boto3.client("ssm")
+        name = "/social-sync/rapidapi-key"
+        ssm.put_parameter(Name=name, Value=value, Type="SecureString")
+        return (
+            name,
+            lambda new: ssm.put_parameter(Name=name, Value=new, Type="SecureString", Overwrite=True) and None,
+        )
+    secrets = boto3.client("secretsmanager")
+    arn = secrets.create_secret(Name="social-sync/rapidapi-key", SecretString=value)["ARN"]
+    return arn, lambda new: secrets.put_secret_value(SecretId=arn, SecretString=new) and None
+
+
+@pytest.mark.parametrize("source", ["ssm", "secretsmanager"])
+def test_the_key_is_read_from_aws_and_cached_until_refreshed(aws: None, source: str) -> None:
+    name, rotate = key_in(source, "first-key")
+    key = RapidApiKey(Settings(table_name="unit", rapidapi_key_parameter=name))
+
+    assert key.get() == "first-key"
+    rotate("second-key")
+    assert key.get() == "first-key"  # cached: no read per request
+    assert key.get(refresh=True) == "second-key"
+    assert key.refreshable
+
+
+def test_an_unreadable_key_is_unavailable_without_naming_it(aws: None) -> None:
+    key = RapidApiKey(Settings(table_name="unit", rapidapi_key_parameter="/social-sync/missing"))
+
+    with pytest.raises(RapidApiUnavailable) as refused:
+        key.get()
+
+    assert "missing" not in refused.value.message
+
+
+def test_no_key_configured_is_unavailable() -> None:
+    with pytest.raises(RapidApiUnavailable, match="no RapidAPI key"):
+        RapidApiKey(Settings(table_name="unit")).get()
+
+
+def test_a_local_key_wins_and_is_never_re_read() -> None:
+    key = RapidApiKey(Settings(table_name="unit", rapidapi_key="local", rapidapi_key_parameter="/x"))
+
+    assert (key.get(), key.get(refresh=True), key.refreshable) == ("local", "local", False)
