@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -108,52 +108,53 @@ def serve(app: APIGatewayHttpResolver) -> LambdaHandler:
 
 def sync_api(platform: Platform) -> APIGatewayHttpResolver:
     """POST /api/v1/profiles/social-sync/<platform>: save one platform's numbers into the caller's profile."""
-    settings, store = _dependencies()
-    publisher = _publisher(settings)
-    replay = _replayer(settings, f"sync-{platform}")
-    fetch = _account_fetcher(settings)
-    app = _resolver()
-
-    @app.post(f"{API_PREFIX}/profiles/social-sync/{platform}")
-    def sync() -> dict[str, Any]:
-        user_id = caller_id(app.current_event)
-        request = parse_body(app.current_event, SocialSyncRequest)
-
-        def run() -> dict[str, Any]:
-            readings, linked = request_readings(
-                store, settings, user_id, {platform: request}, fetch, utc_now()
-            )
-            profile = sync_platforms(
-                store, settings, user_id, readings, utc_now, publisher=publisher, link=linked
-            )
-            logger.info("platform synced", extra={"user_id": user_id, "platform": platform})
-            return _profile_response(profile, f"Social media {platform.capitalize()} synced successfully")
-
-        return replay(app, user_id, request, run)
-
-    return app
+    return _sync_api(
+        f"{API_PREFIX}/profiles/social-sync/{platform}",
+        SocialSyncRequest,
+        lambda request: {platform: request},
+        f"Social media {platform.capitalize()} synced successfully",
+        idempotency_scope=f"sync-{platform}",
+    )
 
 
 def sync_all_api() -> APIGatewayHttpResolver:
     """POST /api/v1/profiles/social-sync: several platforms in one atomic write, all or none."""
+    return _sync_api(
+        f"{API_PREFIX}/profiles/social-sync",
+        SocialSyncAllRequest,
+        lambda request: request.platforms,
+        "Social media synced successfully",
+        idempotency_scope="sync-all",
+    )
+
+
+def _sync_api(
+    path: str,
+    model: type[RequestT],
+    platforms_of: Callable[[RequestT], Mapping[Platform, SocialSyncRequest]],
+    message: str,
+    idempotency_scope: str,
+) -> APIGatewayHttpResolver:
+    """The one sync route every sync function binds: numbers or handles in, the updated profile out."""
     settings, store = _dependencies()
     publisher = _publisher(settings)
-    replay = _replayer(settings, "sync-all")
+    replay = _replayer(settings, idempotency_scope)
     fetch = _account_fetcher(settings)
     app = _resolver()
 
-    @app.post(f"{API_PREFIX}/profiles/social-sync")
-    def sync_all() -> dict[str, Any]:
+    @app.post(path)
+    def sync() -> dict[str, Any]:
         user_id = caller_id(app.current_event)
-        request = parse_body(app.current_event, SocialSyncAllRequest)
+        request = parse_body(app.current_event, model)
 
         def run() -> dict[str, Any]:
-            readings, linked = request_readings(store, settings, user_id, request.platforms, fetch, utc_now())
+            requests = platforms_of(request)
+            readings, linked = request_readings(store, settings, user_id, requests, fetch, utc_now())
             profile = sync_platforms(
                 store, settings, user_id, readings, utc_now, publisher=publisher, link=linked
             )
             logger.info("platforms synced", extra={"user_id": user_id, "platforms": sorted(readings)})
-            return _profile_response(profile, "Social media synced successfully")
+            return _profile_response(profile, message)
 
         return replay(app, user_id, request, run)
 
