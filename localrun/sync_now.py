@@ -136,9 +136,9 @@ def sync_now(settings: LocalSettings) -> dict[str, Any]:
     from social_sync.jobs import RefreshMessage, dispatcher
 
     queue = CollectedQueue()
-    dispatched = dispatcher(queue)(
-        scheduled_event(settings.region, started), new_context(dispatcher_spec, settings.region)
-    )
+    # Our context has every attribute of Lambda's; Powertools types it with its own class.
+    context: Any = new_context(dispatcher_spec, settings.region)
+    dispatched = dispatcher(queue)(scheduled_event(settings.region, started), context)
 
     # The worker: loaded and fed exactly as Lambda's SQS poller would.
     worker_spec = functions[WORKER]

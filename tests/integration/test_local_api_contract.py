@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pytest
@@ -17,21 +18,28 @@ ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 
 
 def weighted_engagement(breakdown: dict[str, Any]) -> float:
-    """DESIGN.md's avgEngagement: follower-weighted over platforms whose engagement is known."""
-    known = [p for p in breakdown.values() if "engagement" in p]
-    followers = sum(p["followers"] for p in known)
+    """DESIGN.md's avgEngagement: follower-weighted over platforms whose engagement is known.
+
+    Computed exactly in Decimal and rounded half-up to 2 places, so the check cannot drift.
+    """
+    known = [
+        (int(p["followers"]), Decimal(str(p["engagement"]))) for p in breakdown.values() if "engagement" in p
+    ]
     if not known:
-        return 0
+        return 0.0
+    followers = sum(count for count, _ in known)
     if followers == 0:
-        return round(sum(p["engagement"] for p in known) / len(known), 2)
-    return round(sum(p["followers"] * p["engagement"] for p in known) / followers, 2)
+        mean = sum((rate for _, rate in known), Decimal(0)) / len(known)
+    else:
+        mean = sum((count * rate for count, rate in known), Decimal(0)) / followers
+    return float(mean.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
 def assert_aggregates_match_breakdown(profile: dict[str, Any]) -> None:
     stats = profile["stats"]
     breakdown = stats["platformBreakdown"]
     assert stats["totalFollowers"] == sum(p["followers"] for p in breakdown.values())
-    assert stats["avgEngagement"] == pytest.approx(weighted_engagement(breakdown), abs=1e-9)
+    assert stats["avgEngagement"] == weighted_engagement(breakdown)
 
 
 def sync(stack: LocalStack, user: str, platform: str, body: Any) -> Any:
@@ -97,7 +105,7 @@ def test_aggregates_over_all_platforms_are_the_follower_weighted_mean(stack: Loc
     # Then the totals are the sum and the follower-weighted mean
     profile = profile_of(stack, user)
     assert profile["stats"]["totalFollowers"] == 24025
-    assert profile["stats"]["avgEngagement"] == round((15925 * 2.91 + 7100 * 2.66) / 24025, 2)
+    assert profile["stats"]["avgEngagement"] == 2.71  # (15925 * 2.91 + 7100 * 2.66) / 24025 = 2.7149...
     assert_aggregates_match_breakdown(profile)
 
 

@@ -1,0 +1,453 @@
+"""The API's OpenAPI 3.1 document, generated from template.yaml's routes and the layer's pydantic models.
+
+Every HttpApi route the template declares is documented, and nothing else: a route without an
+entry in `_operations` (or an entry without a route) stops the generator, so the document
+cannot drift from what `sam deploy` builds. Request and response schemas come from the models
+the handlers validate and serialize with (JSON Schema by alias), so they cannot drift either.
+
+    python -m localrun.openapi           # writes openapi.json at the repository root (make openapi)
+    python -m localrun.openapi --check   # exit 1 when the committed openapi.json is stale
+
+The local API serves the document at GET /api/v1/openapi.json (no token needed). Nothing here is
+deployed: the functions never import this module.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_json_schema
+from pydantic_core import core_schema
+
+from localrun.settings import REPO_ROOT, load_settings
+from localrun.stack import template_resolver
+from localrun.template import RouteSpec, SamTemplate
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+OPENAPI_PATH = "/api/v1/openapi.json"
+DOCUMENT_FILE = REPO_ROOT / "openapi.json"
+SCHEMAS = "#/components/schemas/"
+BEARER = "bearerAuth"
+
+
+class UndocumentedRoute(Exception):
+    """The template and the document's operations disagree about which routes exist."""
+
+
+# --- JSON Schema from the models ------------------------------------------------------------------------
+
+
+class WireJsonSchema(GenerateJsonSchema):
+    """Pydantic's JSON Schema, saying what actually crosses the wire.
+
+    - No `null`: request models refuse explicit nulls, and responses leave out what is unknown
+      (`to_wire` dumps with exclude_none), so `X | None` is documented as an optional X.
+    - Timestamps are `date-time` strings: `format_timestamp` is the serializer the models use.
+    - No titles made up from field names ("Followersfirst"); the models' docstrings stay.
+    """
+
+    timestamp_serializer: Any = None
+
+    def nullable_schema(self, schema: core_schema.NullableSchema) -> JsonSchemaValue:
+        """The inner schema alone: null is never sent or accepted."""
+        return self.generate_inner(schema["schema"])
+
+    def default_schema(self, schema: core_schema.WithDefaultSchema) -> JsonSchemaValue:
+        """A None default means "left out", which an optional property already says."""
+        if schema.get("default", ...) is None:
+            return self.generate_inner(schema["schema"])
+        return super().default_schema(schema)
+
+    def ser_schema(
+        self,
+        schema: core_schema.SerSchema | core_schema.IncExSeqSerSchema | core_schema.IncExDictSerSchema,
+    ) -> JsonSchemaValue | None:
+        """The models' timestamp serializer writes ISO 8601 UTC: say so with `format: date-time`."""
+        if schema.get("type") == "function-plain" and schema.get("function") is self.timestamp_serializer:
+            return {"type": "string", "format": "date-time"}
+        return super().ser_schema(schema)
+
+    def field_title_should_be_set(self, schema: Any) -> bool:
+        """Never: a title made from a field's own name adds nothing to the document."""
+        return False
+
+
+def load_layer_models(template: SamTemplate) -> ModuleType:
+    """social_sync.models, imported from the layer folder the template's functions use (as Lambda does)."""
+    for function in template.functions().values():
+        for layer_dir in function.layer_dirs:
+            if str(layer_dir) not in sys.path:
+                sys.path.insert(0, str(layer_dir))
+    from social_sync import models
+
+    return models
+
+
+@dataclass(frozen=True)
+class WireModels:
+    """The request and response models of the API, as the handlers use them."""
+
+    requests: Sequence[type[BaseModel]]
+    responses: Sequence[type[BaseModel]]
+    history_query: type[BaseModel]
+
+
+def wire_models(models: ModuleType) -> WireModels:
+    """The layer's models plus the envelopes the HTTP edge (social_sync.api) wraps them in."""
+    from social_sync.errors import FieldError
+
+    class Envelope(BaseModel):
+        # What the edge sends is exactly this: anything more (a stack trace, say) breaks the contract.
+        model_config = ConfigDict(extra="forbid", defer_build=True)
+
+    class SocialSyncResponse(Envelope):
+        """A successful sync: the caller's whole profile after it."""
+
+        success: Literal[True]
+        message: str = Field(examples=["Social media Tiktok synced successfully"])
+        profile: models.Profile  # type: ignore[name-defined]
+
+    class ProfileResponse(Envelope):
+        """The caller's profile; `message` only after a change."""
+
+        success: Literal[True]
+        message: str | None = None
+        profile: models.Profile  # type: ignore[name-defined]
+
+    class HistoryResponse(models.HistoryPage):  # type: ignore[name-defined,misc]
+        """A page of the caller's history, in time order, with each platform's growth over the window."""
+
+        model_config = ConfigDict(extra="forbid")
+        success: Literal[True]
+
+    class ErrorResponse(Envelope):
+        """Every error the functions answer: a message for a person; per-field problems for validation."""
+
+        success: Literal[False]
+        message: str
+        errors: list[FieldError] | None = Field(default=None, min_length=1)
+
+    class GatewayError(Envelope):
+        """An answer API Gateway gives itself, before any function runs (bad token, unknown route)."""
+
+        message: str
+
+    return WireModels(
+        requests=[models.SocialSyncRequest, models.SocialSyncAllRequest, models.ProfileUpdate],
+        responses=[SocialSyncResponse, ProfileResponse, HistoryResponse, ErrorResponse, GatewayError],
+        history_query=models.HistoryQuery,
+    )
+
+
+def component_schemas(models: ModuleType, wire: WireModels) -> dict[str, Any]:
+    """components.schemas: requests in validation mode, responses in serialization mode, by alias."""
+    generator = type("Generator", (WireJsonSchema,), {"timestamp_serializer": models.format_timestamp})
+    _, schema = models_json_schema(
+        [(model, "validation") for model in wire.requests]
+        + [(model, "serialization") for model in wire.responses],
+        by_alias=True,
+        ref_template=SCHEMAS + "{model}",
+        schema_generator=generator,
+    )
+    schemas: dict[str, Any] = schema["$defs"]
+    _state_cross_field_rules(models, schemas)
+    return dict(sorted(schemas.items()))
+
+
+def _state_cross_field_rules(models: ModuleType, schemas: dict[str, Any]) -> None:
+    """What the request models check in validators, said in JSON Schema so generated requests respect it.
+
+    tests/localrun/test_openapi.py holds each rule against the model that enforces it.
+    """
+    # SocialSyncRequest._one_kind: numbers the app fetched, or a handle to fetch; never both, never neither.
+    sync = schemas["SocialSyncRequest"]
+    properties = sync.pop("properties")
+    handle = models.SocialSyncRequest.model_fields["username_or_id"].alias
+    numbers = {name: value for name, value in properties.items() if name != handle}
+    sync.pop("additionalProperties")
+    sync["oneOf"] = [
+        {
+            "title": "Numbers the app fetched",
+            "type": "object",
+            "properties": numbers,
+            "additionalProperties": False,
+            "minProperties": 1,
+        },
+        {
+            "title": "A handle for the service to fetch",
+            "type": "object",
+            "properties": {handle: properties[handle]},
+            "required": [handle],
+            "additionalProperties": False,
+        },
+    ]
+    # ProfileUpdate: the read-only fields exist only to answer "is read-only"; `_not_empty` wants a field.
+    update = schemas["ProfileUpdate"]
+    for name in models.READ_ONLY_FIELDS:
+        update["properties"].pop(name)
+    update["minProperties"] = 1
+    update["description"] += f" Writing {', '.join(models.READ_ONLY_FIELDS)} is a 400."
+
+
+def query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """A query-string model as OpenAPI query parameters, one per field, by alias."""
+    schema = model.model_json_schema(by_alias=True, schema_generator=WireJsonSchema)
+    required = set(schema.get("required", []))
+    return [
+        {"name": name, "in": "query", "required": name in required, "schema": value}
+        for name, value in schema["properties"].items()
+    ]
+
+
+# --- Operations -----------------------------------------------------------------------------------------
+
+# DESIGN.md's error list: what each status means, wherever it is documented.
+STATUS_TEXT = {
+    400: "Bad input: not JSON, wrong types, out of range, no field given, unknown or read-only fields. "
+    "Nothing was changed.",
+    401: "No token, or one the JWT authorizer refuses (API Gateway answers before any function runs).",
+    403: "Client-reported numbers while the deployment accepts only numbers it fetches itself.",
+    404: "No such account on the platform.",
+    409: "A request with the same Idempotency-Key is still being processed.",
+    413: "The request body is over 16 KiB.",
+    422: "This Idempotency-Key was already used with a different request body.",
+    429: "This platform was synced less than SYNC_COOLDOWN_SECONDS ago; Retry-After says when to try again.",
+    500: "Something unexpected; never a stack trace or internals.",
+    502: "RapidAPI failed, refused, or answered something that is not an account; nothing was stored.",
+    503: "The database is unavailable or too many writers raced; nothing was changed. Retry after Retry-After.",
+    504: "RapidAPI did not answer in time; nothing was stored.",
+}
+SYNC_STATUSES = (400, 401, 403, 404, 409, 413, 422, 429, 500, 502, 503, 504)
+# Statuses API Gateway itself may answer with: its body is {"message": ...} rather than the functions'.
+GATEWAY_STATUSES = {401, 413, 500}
+RETRY_AFTER_STATUSES = {429, 503}
+
+
+@dataclass(frozen=True)
+class Operation:
+    """What one route takes and gives, in terms of the wire models."""
+
+    summary: str
+    tag: str
+    success: str
+    statuses: tuple[int, ...]
+    request: str | None = None
+    query: bool = False
+    idempotent: bool = False
+    status_text: Mapping[int, str] | None = None
+
+
+def _operations(platforms: Sequence[str]) -> dict[tuple[str, str], Operation]:
+    """Every route the API has, keyed by (method, path) exactly as template.yaml declares it."""
+    sync_platform = {
+        ("POST", f"/api/v1/profiles/social-sync/{platform}"): Operation(
+            summary=f"Sync {platform.capitalize()} numbers into the caller's profile",
+            tag="sync",
+            request="SocialSyncRequest",
+            success="SocialSyncResponse",
+            statuses=SYNC_STATUSES,
+            idempotent=True,
+        )
+        for platform in platforms
+    }
+    return {
+        **sync_platform,
+        ("POST", "/api/v1/profiles/social-sync"): Operation(
+            summary="Sync several platforms in one atomic write: all land or none",
+            tag="sync",
+            request="SocialSyncAllRequest",
+            success="SocialSyncResponse",
+            statuses=SYNC_STATUSES,
+            idempotent=True,
+        ),
+        ("GET", "/api/v1/profiles/me"): Operation(
+            summary="The caller's profile",
+            tag="profile",
+            success="ProfileResponse",
+            statuses=(401, 404, 500, 503),
+            status_text={404: "No profile yet: sync a platform or update the profile to create it."},
+        ),
+        ("PUT", "/api/v1/profiles/me"): Operation(
+            summary="Change the caller's editable profile fields (creates the profile if there is none)",
+            tag="profile",
+            request="ProfileUpdate",
+            success="ProfileResponse",
+            statuses=(400, 401, 413, 500, 503),
+        ),
+        ("GET", "/api/v1/profiles/me/stats/history"): Operation(
+            summary="The caller's data points in time order, and each platform's growth over the window",
+            tag="history",
+            query=True,
+            success="HistoryResponse",
+            statuses=(400, 401, 500, 503),
+            status_text={400: "Bad query: unknown parameter, wrong type, `from` after `to`, or a bad cursor."},
+        ),
+    }
+
+
+def _response(status: int, operation: Operation) -> dict[str, Any]:
+    text = (operation.status_text or {}).get(status, STATUS_TEXT[status])
+    error = {"$ref": SCHEMAS + "ErrorResponse"}
+    schema = {"anyOf": [error, {"$ref": SCHEMAS + "GatewayError"}]} if status in GATEWAY_STATUSES else error
+    response: dict[str, Any] = {"description": text, "content": {"application/json": {"schema": schema}}}
+    if status in RETRY_AFTER_STATUSES:
+        response["headers"] = {"Retry-After": {"$ref": "#/components/headers/Retry-After"}}
+    return response
+
+
+def _operation_object(route: RouteSpec, operation: Operation, query: list[dict[str, Any]]) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "operationId": route.function_id,
+        "summary": operation.summary,
+        "tags": [operation.tag],
+        "description": f"Served by {route.function_id} (template.yaml).",
+    }
+    parameters = list(query) if operation.query else []
+    if operation.idempotent:
+        parameters.append({"$ref": "#/components/parameters/Idempotency-Key"})
+    if parameters:
+        document["parameters"] = parameters
+    if operation.request is not None:
+        document["requestBody"] = {
+            "required": True,
+            "description": "JSON, at most 16 KiB.",
+            "content": {"application/json": {"schema": {"$ref": SCHEMAS + operation.request}}},
+        }
+    responses: dict[str, Any] = {
+        "200": {
+            "description": "Done.",
+            "content": {"application/json": {"schema": {"$ref": SCHEMAS + operation.success}}},
+        }
+    }
+    responses |= {str(status): _response(status, operation) for status in sorted(operation.statuses)}
+    document["responses"] = responses
+    return document
+
+
+def template_routes(template: SamTemplate) -> list[RouteSpec]:
+    """Every HttpApi route template.yaml declares, as the local API serves them."""
+    return template.routes(template_resolver(template, load_settings()))
+
+
+def build_document(template_path: Path = REPO_ROOT / "template.yaml") -> dict[str, Any]:
+    """The OpenAPI 3.1 document for the template's routes; UndocumentedRoute if the two disagree."""
+    template = SamTemplate(template_path)
+    models = load_layer_models(template)
+    wire = wire_models(models)
+    operations = _operations(models.PLATFORMS)
+    routes = template_routes(template)
+    declared = {(route.method, route.path) for route in routes}
+    undocumented = sorted(declared - set(operations))
+    if undocumented:
+        raise UndocumentedRoute(
+            "template.yaml declares routes the OpenAPI document does not describe: "
+            + ", ".join(f"{method} {path}" for method, path in undocumented)
+            + "; add them to localrun/openapi.py's _operations"
+        )
+    stale = sorted(set(operations) - declared)
+    if stale:
+        raise UndocumentedRoute(
+            "localrun/openapi.py describes routes template.yaml does not declare: "
+            + ", ".join(f"{method} {path}" for method, path in stale)
+        )
+
+    query = query_parameters(wire.history_query)
+    paths: dict[str, dict[str, Any]] = {}
+    for route in sorted(routes, key=lambda route: (route.path, route.method)):
+        operation = operations[(route.method, route.path)]
+        paths.setdefault(route.path, {})[route.method.lower()] = _operation_object(route, operation, query)
+
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Social Sync API",
+            "version": project["version"],
+            "description": (
+                f"{project['description']}. JSON, camelCase on the wire. Every route needs "
+                "`Authorization: Bearer <JWT>`; the caller is the token's `sub`, and a caller only ever "
+                "reads and writes their own profile. Generated from template.yaml and the layer's "
+                "pydantic models by localrun/openapi.py."
+            ),
+        },
+        "servers": [{"url": "/", "description": "The API's base URL (stack output ApiUrl)"}],
+        "security": [{BEARER: []}],
+        "tags": [
+            {"name": "sync", "description": "Save platform numbers into the caller's profile"},
+            {"name": "profile", "description": "The caller's profile"},
+            {"name": "history", "description": "Growth over time"},
+        ],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                BEARER: {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "RS256 JWT checked by the HTTP API's JWT authorizer (iss, aud, exp, nbf).",
+                }
+            },
+            "parameters": {
+                "Idempotency-Key": {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "required": False,
+                    "description": "A retry with the same key and body gets the first response back; "
+                    "the same key with another body is 422, while the first is still running 409.",
+                    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                }
+            },
+            "headers": {
+                "Retry-After": {
+                    "description": "Seconds to wait before trying again.",
+                    "required": True,
+                    "schema": {"type": "string", "pattern": "^[0-9]+$"},
+                }
+            },
+            "schemas": component_schemas(models, wire),
+        },
+    }
+
+
+def render(document: Mapping[str, Any]) -> str:
+    """The document as it is committed: indented JSON with a final newline."""
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+@cache
+def published_document() -> dict[str, Any]:
+    """The document the local API serves, generated once per process."""
+    return build_document()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write openapi.json, or with --check say whether the committed one is up to date."""
+    parser = argparse.ArgumentParser(prog="python -m localrun.openapi", description=__doc__.split("\n")[0])
+    parser.add_argument("--check", action="store_true", help="fail if the committed document is stale")
+    parser.add_argument("--output", type=Path, default=DOCUMENT_FILE, help="where to write (openapi.json)")
+    args = parser.parse_args(argv)
+    text = render(build_document())
+    if args.check:
+        current = args.output.read_text() if args.output.exists() else ""
+        if current != text:
+            print(f"{args.output} is stale; run `make openapi`", file=sys.stderr)
+            return 1
+        return 0
+    args.output.write_text(text)
+    print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
