@@ -2,5 +2,5 @@
 
 from social_sync.api import get_profile_api, serve
 
-app = get_profile_api()
-lambda_handler = serve(app)
+route = get_profile_api()
+lambda_handler = serve(route)

@@ -2,5 +2,5 @@
 
 from social_sync.api import serve, stats_history_api
 
-app = stats_history_api()
-lambda_handler = serve(app)
+route = stats_history_api()
+lambda_handler = serve(route)

@@ -2,5 +2,5 @@
 
 from social_sync.api import serve, sync_all_api
 
-app = sync_all_api()
-lambda_handler = serve(app)
+route = sync_all_api()
+lambda_handler = serve(route)

@@ -2,5 +2,5 @@
 
 from social_sync.api import serve, sync_api
 
-app = sync_api("tiktok")
-lambda_handler = serve(app)
+route = sync_api("tiktok")
+lambda_handler = serve(route)

@@ -2,5 +2,5 @@
 
 from social_sync.api import serve, update_profile_api
 
-app = update_profile_api()
-lambda_handler = serve(app)
+route = update_profile_api()
+lambda_handler = serve(route)

@@ -3,8 +3,8 @@
 Each function binds one of the factories below at import time, so settings are
 checked and the DynamoDB client is created once per container:
 
-    app = sync_api("tiktok")
-    lambda_handler = serve(app)
+    route = sync_api("tiktok")
+    lambda_handler = serve(route)
 """
 
 from __future__ import annotations
@@ -17,8 +17,6 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
-from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from botocore.config import Config
 from pydantic import BaseModel, ValidationError
@@ -40,6 +38,7 @@ from social_sync.errors import (
     SyncTooSoon,
     Unauthenticated,
 )
+from social_sync.http import HttpRequest, Route, logger
 from social_sync.models import (
     HistoryQuery,
     Platform,
@@ -62,7 +61,6 @@ from social_sync.settings import Settings
 from social_sync.store import DynamoProfileStore
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
     from aws_lambda_powertools.utilities.typing import LambdaContext
     from mypy_boto3_dynamodb import DynamoDBClient
 
@@ -76,8 +74,6 @@ _CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"mode": "sta
 
 LambdaHandler = Callable[[dict[str, Any], "LambdaContext"], dict[str, Any]]
 RequestT = TypeVar("RequestT", bound=BaseModel)
-
-logger = Logger()
 
 _STATUS: dict[type[DomainError], int] = {
     InvalidRequest: 400,
@@ -96,17 +92,17 @@ _STATUS: dict[type[DomainError], int] = {
 }
 
 
-def serve(app: APIGatewayHttpResolver) -> LambdaHandler:
-    """The Lambda entry point for a resolver, logging with the request's correlation id."""
+def serve(route: Route) -> LambdaHandler:
+    """The Lambda entry point for a route, logging with the request's correlation id."""
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        return app.resolve(event, context)
+        return route.resolve(event, context)
 
     return lambda_handler
 
 
-def sync_api(platform: Platform) -> APIGatewayHttpResolver:
+def sync_api(platform: Platform) -> Route:
     """POST /api/v1/profiles/social-sync/<platform>: save one platform's numbers into the caller's profile."""
     return _sync_api(
         f"{API_PREFIX}/profiles/social-sync/{platform}",
@@ -117,7 +113,7 @@ def sync_api(platform: Platform) -> APIGatewayHttpResolver:
     )
 
 
-def sync_all_api() -> APIGatewayHttpResolver:
+def sync_all_api() -> Route:
     """POST /api/v1/profiles/social-sync: several platforms in one atomic write, all or none."""
     return _sync_api(
         f"{API_PREFIX}/profiles/social-sync",
@@ -134,18 +130,16 @@ def _sync_api(
     platforms_of: Callable[[RequestT], Mapping[Platform, SocialSyncRequest]],
     message: str,
     idempotency_scope: str,
-) -> APIGatewayHttpResolver:
+) -> Route:
     """The one sync route every sync function binds: numbers or handles in, the updated profile out."""
     settings, store = _dependencies()
     publisher = _publisher(settings)
     replay = _replayer(settings, idempotency_scope)
     fetch = _account_fetcher(settings)
-    app = _resolver()
 
-    @app.post(path)
-    def sync() -> dict[str, Any]:
-        user_id = caller_id(app.current_event)
-        request = parse_body(app.current_event, model)
+    def sync(http: HttpRequest) -> dict[str, Any]:
+        user_id = caller_id(http)
+        request = parse_body(http, model)
 
         def run() -> dict[str, Any]:
             requests = platforms_of(request)
@@ -156,68 +150,59 @@ def _sync_api(
             logger.info("platforms synced", extra={"user_id": user_id, "platforms": sorted(readings)})
             return _profile_response(profile, message)
 
-        return replay(app, user_id, request, run)
+        return replay(http, user_id, request, run)
 
-    return app
+    return Route("POST", path, sync, _STATUS)
 
 
-def stats_history_api() -> APIGatewayHttpResolver:
+def stats_history_api() -> Route:
     """GET /api/v1/profiles/me/stats/history: the caller's data points and growth over a window."""
     _, store = _dependencies()
-    app = _resolver()
 
-    @app.get(f"{API_PREFIX}/profiles/me/stats/history")
-    def history() -> dict[str, Any]:
-        user_id = caller_id(app.current_event)
-        query = parse_query(app.current_event, HistoryQuery)
-        page = stats_history(store, user_id, query, utc_now())
+    def history(http: HttpRequest) -> dict[str, Any]:
+        query = parse_query(http, HistoryQuery)
+        page = stats_history(store, caller_id(http), query, utc_now())
         return {"success": True, **page.to_wire()}
 
-    return app
+    return Route("GET", f"{API_PREFIX}/profiles/me/stats/history", history, _STATUS)
 
 
-def get_profile_api() -> APIGatewayHttpResolver:
+def get_profile_api() -> Route:
     """GET /api/v1/profiles/me: the caller's profile."""
     _, store = _dependencies()
-    app = _resolver()
 
-    @app.get(f"{API_PREFIX}/profiles/me")
-    def read() -> dict[str, Any]:
-        return _profile_response(get_profile(store, caller_id(app.current_event)))
+    def read(http: HttpRequest) -> dict[str, Any]:
+        return _profile_response(get_profile(store, caller_id(http)))
 
-    return app
+    return Route("GET", f"{API_PREFIX}/profiles/me", read, _STATUS)
 
 
-def update_profile_api() -> APIGatewayHttpResolver:
+def update_profile_api() -> Route:
     """PUT /api/v1/profiles/me: change the caller's editable fields."""
     _, store = _dependencies()
-    app = _resolver()
 
-    @app.put(f"{API_PREFIX}/profiles/me")
-    def update() -> dict[str, Any]:
-        user_id = caller_id(app.current_event)
-        changes = parse_body(app.current_event, ProfileUpdate)
+    def update(http: HttpRequest) -> dict[str, Any]:
+        user_id = caller_id(http)
+        changes = parse_body(http, ProfileUpdate)
         profile = update_profile(store, user_id, changes, utc_now())
         return _profile_response(profile, "Profile updated successfully")
 
-    return app
+    return Route("PUT", f"{API_PREFIX}/profiles/me", update, _STATUS)
 
 
-def caller_id(event: APIGatewayProxyEventV2) -> str:
+def caller_id(http: HttpRequest) -> str:
     """The `sub` claim the JWT authorizer verified; the only source of the caller's identity."""
-    authorizer = event.raw_event.get("requestContext", {}).get("authorizer") or {}
-    claims = (authorizer.get("jwt") or {}).get("claims") or {}
-    sub = claims.get("sub")
+    sub = http.claims.get("sub")
     if not isinstance(sub, str) or not sub:
         raise Unauthenticated("Unauthorized")
     return sub
 
 
-def parse_body(event: APIGatewayProxyEventV2, model: type[RequestT]) -> RequestT:
+def parse_body(http: HttpRequest, model: type[RequestT]) -> RequestT:
     """The request body as `model`, or InvalidRequest / PayloadTooLarge saying what is wrong."""
-    raw = event.body or ""
+    raw = http.body
     try:
-        data = base64.b64decode(raw, validate=True) if event.is_base64_encoded else raw.encode()
+        data = base64.b64decode(raw, validate=True) if http.is_base64_encoded else raw.encode()
     except binascii.Error as error:
         raise InvalidRequest("The request body must be JSON") from error
     if len(data) > MAX_BODY_BYTES:
@@ -231,9 +216,9 @@ def parse_body(event: APIGatewayProxyEventV2, model: type[RequestT]) -> RequestT
     return _validate(model, payload, "request body")
 
 
-def parse_query(event: APIGatewayProxyEventV2, model: type[RequestT]) -> RequestT:
+def parse_query(http: HttpRequest, model: type[RequestT]) -> RequestT:
     """The query string as `model`, or InvalidRequest saying what is wrong."""
-    return _validate(model, dict(event.query_string_parameters or {}), "query")
+    return _validate(model, http.query, "query")
 
 
 def _validate(model: type[RequestT], data: dict[str, Any], part: str) -> RequestT:
@@ -298,7 +283,7 @@ def _dependencies() -> tuple[Settings, DynamoProfileStore]:
     return settings, store
 
 
-Replayer = Callable[[APIGatewayHttpResolver, str, BaseModel, Callable[[], dict[str, Any]]], dict[str, Any]]
+Replayer = Callable[[HttpRequest, str, BaseModel, Callable[[], dict[str, Any]]], dict[str, Any]]
 
 
 def _replayer(settings: Settings, route: str) -> Replayer:
@@ -309,14 +294,14 @@ def _replayer(settings: Settings, route: str) -> Replayer:
     """
     table = settings.idempotency_table_name
     if table is None:
-        return lambda app, user_id, request, run: run()
+        return lambda http, user_id, request, run: run()
     guard: Callable[..., dict[str, Any]] | None = None
 
     def replay(
-        app: APIGatewayHttpResolver, user_id: str, body: BaseModel, run: Callable[[], dict[str, Any]]
+        http: HttpRequest, user_id: str, body: BaseModel, run: Callable[[], dict[str, Any]]
     ) -> dict[str, Any]:
         nonlocal guard
-        key = app.current_event.headers.get("idempotency-key")
+        key = http.headers.get("idempotency-key")
         if key is None:
             return run()
         if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY or not key.isprintable():
@@ -327,7 +312,7 @@ def _replayer(settings: Settings, route: str) -> Replayer:
         if guard is None:
             guard = _idempotency_guard(table, settings.idempotency_ttl_seconds, route)
         request = {"user": user_id, "key": key, "body": body.model_dump(mode="json", exclude_unset=True)}
-        return guard(app.lambda_context, request, run)
+        return guard(http.context, request, run)
 
     return replay
 
@@ -411,48 +396,9 @@ def _dynamodb() -> DynamoDBClient:
     return boto3.client("dynamodb", config=_CLIENT_CONFIG)
 
 
-def _resolver() -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver()
-
-    @app.exception_handler(DomainError)
-    def domain_error(error: DomainError) -> Response[str]:
-        status = next(code for kind, code in _STATUS.items() if isinstance(error, kind))
-        logger.info("request refused", extra={"status": status, "reason": type(error).__name__})
-        body: dict[str, Any] = {"success": False, "message": error.message}
-        if isinstance(error, InvalidRequest) and error.errors:
-            body["errors"] = [{"field": e.field, "message": e.message} for e in error.errors]
-        headers = {}
-        if isinstance(error, SyncTooSoon):
-            headers["Retry-After"] = str(error.retry_after_seconds)
-        elif status == 503:
-            headers["Retry-After"] = "1"
-        return _json(status, body, headers)
-
-    @app.exception_handler(Exception)
-    def unexpected(error: Exception) -> Response[str]:
-        # Type only: a traceback or message could carry internals into the logs.
-        logger.error("unexpected error", extra={"error_type": type(error).__name__})
-        return _json(500, {"success": False, "message": "Something went wrong on our side; try again later"})
-
-    @app.not_found
-    def not_found(_: Exception) -> Response[str]:
-        return _json(404, {"success": False, "message": "No such route"})
-
-    return app
-
-
 def _profile_response(profile: Profile, message: str | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {"success": True}
     if message:
         body["message"] = message
     body["profile"] = profile.to_wire()
     return body
-
-
-def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[str]:
-    return Response(
-        status_code=status,
-        content_type=content_types.APPLICATION_JSON,
-        body=json.dumps(body, separators=(",", ":")),
-        headers=headers,
-    )
