@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test unit integration lint typecheck token invoke sync-now validate build clean java dynamodb-local
+.PHONY: setup run test unit integration lint typecheck openapi bench token invoke sync-now validate build clean java dynamodb-local
 
 setup: $(STAMP)
 
@@ -31,6 +31,19 @@ lint: setup
 
 typecheck: setup
 	$(VENV)/bin/mypy
+
+# openapi.json from template.yaml's routes and the layer's models (a test fails while it is stale).
+openapi: setup
+	$(PY) -m localrun.openapi
+
+# Cold start, warm cost per sync, the local API under load, memory: prints tables, never fails on a number.
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): bench/requirements.txt $(STAMP)
+	$(PY) -m pip install --quiet -r bench/requirements.txt
+	touch $@
+
+bench: setup dynamodb-local $(BENCH_STAMP)
+	$(PY) -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -29,7 +29,6 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_jso
 from pydantic_core import core_schema
 
 from localrun.settings import REPO_ROOT, load_settings
-from localrun.stack import template_resolver
 from localrun.template import RouteSpec, SamTemplate
 
 if TYPE_CHECKING:
@@ -54,6 +53,7 @@ class WireJsonSchema(GenerateJsonSchema):
     - No `null`: request models refuse explicit nulls, and responses leave out what is unknown
       (`to_wire` dumps with exclude_none), so `X | None` is documented as an optional X.
     - Timestamps are `date-time` strings: `format_timestamp` is the serializer the models use.
+    - A dict whose keys have a pattern takes no other keys (pydantic validates every key).
     - No titles made up from field names ("Followersfirst"); the models' docstrings stay.
     """
 
@@ -77,6 +77,13 @@ class WireJsonSchema(GenerateJsonSchema):
         if schema.get("type") == "function-plain" and schema.get("function") is self.timestamp_serializer:
             return {"type": "string", "format": "date-time"}
         return super().ser_schema(schema)
+
+    def dict_schema(self, schema: core_schema.DictSchema) -> JsonSchemaValue:
+        """A dict whose keys have a pattern takes no other keys: pydantic validates every key."""
+        json_schema = super().dict_schema(schema)
+        if "patternProperties" in json_schema:
+            json_schema.setdefault("additionalProperties", False)
+        return json_schema
 
     def field_title_should_be_set(self, schema: Any) -> bool:
         """Never: a title made from a field's own name adds nothing to the document."""
@@ -152,7 +159,9 @@ def wire_models(models: ModuleType) -> WireModels:
 
 def component_schemas(models: ModuleType, wire: WireModels) -> dict[str, Any]:
     """components.schemas: requests in validation mode, responses in serialization mode, by alias."""
-    generator = type("Generator", (WireJsonSchema,), {"timestamp_serializer": models.format_timestamp})
+    generator = type(
+        "Generator", (WireJsonSchema,), {"timestamp_serializer": staticmethod(models.format_timestamp)}
+    )
     _, schema = models_json_schema(
         [(model, "validation") for model in wire.requests]
         + [(model, "serialization") for model in wire.responses],
@@ -225,7 +234,8 @@ STATUS_TEXT = {
     429: "This platform was synced less than SYNC_COOLDOWN_SECONDS ago; Retry-After says when to try again.",
     500: "Something unexpected; never a stack trace or internals.",
     502: "RapidAPI failed, refused, or answered something that is not an account; nothing was stored.",
-    503: "The database is unavailable or too many writers raced; nothing was changed. Retry after Retry-After.",
+    503: "The database is unavailable or too many writers raced; nothing was changed. "
+    "Try again after Retry-After.",
     504: "RapidAPI did not answer in time; nothing was stored.",
 }
 SYNC_STATUSES = (400, 401, 403, 404, 409, 413, 422, 429, 500, 502, 503, 504)
@@ -291,7 +301,9 @@ def _operations(platforms: Sequence[str]) -> dict[tuple[str, str], Operation]:
             query=True,
             success="HistoryResponse",
             statuses=(400, 401, 500, 503),
-            status_text={400: "Bad query: unknown parameter, wrong type, `from` after `to`, or a bad cursor."},
+            status_text={
+                400: "Bad query: unknown parameter, wrong type, `from` after `to`, or a bad cursor."
+            },
         ),
     }
 
@@ -337,7 +349,12 @@ def _operation_object(route: RouteSpec, operation: Operation, query: list[dict[s
 
 def template_routes(template: SamTemplate) -> list[RouteSpec]:
     """Every HttpApi route template.yaml declares, as the local API serves them."""
-    return template.routes(template_resolver(template, load_settings()))
+    # Imported here: localrun.stack imports the server, which serves this document.
+    from localrun.stack import template_resolver
+
+    # Routes do not depend on ports or folders; fixed ones keep the environment out of the document.
+    settings = load_settings(port=3000, dynamodb_port=8000, state_dir=REPO_ROOT / ".local")
+    return template.routes(template_resolver(template, settings))
 
 
 def build_document(template_path: Path = REPO_ROOT / "template.yaml") -> dict[str, Any]:
@@ -369,7 +386,7 @@ def build_document(template_path: Path = REPO_ROOT / "template.yaml") -> dict[st
         paths.setdefault(route.path, {})[route.method.lower()] = _operation_object(route, operation, query)
 
     project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
-    return {
+    document = {
         "openapi": "3.1.0",
         "info": {
             "title": "Social Sync API",
@@ -418,6 +435,9 @@ def build_document(template_path: Path = REPO_ROOT / "template.yaml") -> dict[st
             "schemas": component_schemas(models, wire),
         },
     }
+    # Plain JSON values only: the template's strings are cfn-lint's str subclasses.
+    plain: dict[str, Any] = json.loads(json.dumps(document))
+    return plain
 
 
 def render(document: Mapping[str, Any]) -> str:

@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote
 
-from localrun import aws_services
+from localrun import aws_services, openapi
 from localrun.authorizer import Forbidden, JwtAuthorizer, Unauthorized
 from localrun.events import HttpRequest, build_http_api_event
 from localrun.issuer import LocalIssuer
@@ -138,6 +138,9 @@ class LocalApi:
             return json_response(self.issuer.jwks())
         if request.method == "GET" and request.raw_path == f"{ISSUER_PATH}/.well-known/openid-configuration":
             return json_response(self.issuer.openid_configuration())
+        if request.method == "GET" and request.raw_path == openapi.OPENAPI_PATH:
+            # The API's own description, public like the issuer's documents (not a template route).
+            return json_response(openapi.published_document())
         matched = self.router.match(request.method, unquote(request.raw_path))
         if matched is None:
             return gateway_error(404, "Not Found")
@@ -250,6 +253,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     server_version = "localrun"
+    # Headers and body go out in two writes; with Nagle's algorithm the body waits for the client's
+    # delayed ACK of the headers, about 40 ms on every response.
+    disable_nagle_algorithm = True
     api: LocalApi  # set on the subclass `serve` makes
 
     def _dispatch(self) -> None:
@@ -282,6 +288,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
         )
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _dispatch
+
+    def __getattr__(self, name: str) -> Any:
+        # Any other method (TRACE, QUERY, ...) reaches the router too, so a method no route takes gets
+        # API Gateway's 404 {"message":"Not Found"}, not http.server's HTML 501 page.
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)
 
     def _read_body(self) -> tuple[bytes, HttpResponse | None]:
         if "chunked" in (self.headers.get("transfer-encoding") or "").lower():

@@ -38,7 +38,8 @@ def utc_now() -> datetime:
 def format_timestamp(moment: datetime) -> str:
     """ISO 8601 in UTC with milliseconds and a `Z`, the way JavaScript's `toISOString` writes it."""
     moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    # The year is padded by hand: strftime writes year 79 as "79", which would sort after "2026".
+    return f"{moment.year:04d}-{moment:%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
 
 
 Timestamp = Annotated[datetime, PlainSerializer(format_timestamp, return_type=str)]

@@ -320,6 +320,8 @@ def stats_history(store: ProfileStore, user_id: str, query: HistoryQuery, now: d
     """A page of the caller's data points in time order, and each platform's growth over the window."""
     start = query.start or EPOCH
     end = query.end or now
+    if start > end:  # a window wholly in the future, or before 1970: nothing can be in it
+        return HistoryPage(history=[], growth={})
     entries, cursor = store.history(user_id, query.platform, start, end, query.limit, query.cursor)
     summary = {}
     for platform in [query.platform] if query.platform else PLATFORMS:

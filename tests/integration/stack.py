@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from localrun.dynamodb import DynamoDBLocal
 from localrun.issuer import LocalIssuer
-from localrun.settings import ISSUER_PATH, LOCAL_AUDIENCE, REPO_ROOT
+from localrun.settings import ISSUER_PATH, LOCAL_AUDIENCE, REPO_ROOT, load_settings
 from localrun.template import SamTemplate
 
 START_TIMEOUT_SECONDS = 120
@@ -194,3 +195,16 @@ def stop_stack(stack: LocalStack) -> int:
             stack.process.kill()
             stack.process.wait()
     return stack.process.returncode
+
+
+def start_dynamodb_local(state_dir: Path, port: int | None = None) -> DynamoDBLocal:
+    """DynamoDB Local on its own, data in `state_dir`/dynamodb, to be stopped and started under a running API.
+
+    A stack started with `dynamodb_port=` this one's port uses it and leaves it running when it
+    stops; `stop()` then `start()` brings it back on the same port with the same data.
+    """
+    settings = load_settings(port=free_port(), dynamodb_port=port or free_port(), state_dir=state_dir)
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    server = DynamoDBLocal(settings)
+    server.start()
+    return server

@@ -236,3 +236,24 @@ def test_a_batch_with_a_platform_in_cooldown_is_429_and_changes_nothing(
     assert status == 429
     assert "Tiktok" in response["message"]
     assert dynamodb.scan(TableName=TABLE_NAME)["Items"] == before
+
+
+# (query, data points expected) for a user with one sync on 2026-11-01
+EDGE_WINDOWS = {
+    "from in the future": ({"from": "2999-01-01T00:00:00Z"}, 0),
+    "to before 1970": ({"to": "1960-01-01T00:00:00Z"}, 0),
+    "a year with fewer than four digits": ({"from": "0079-05-24T05:17:14Z"}, 1),
+    "an offset far from UTC": ({"platform": "tiktok", "from": "0025-09-14T03:40:39+15:16"}, 1),
+}
+
+
+@pytest.mark.parametrize(("params", "points"), EDGE_WINDOWS.values(), ids=EDGE_WINDOWS.keys())
+def test_windows_at_the_edges_of_time_are_answered(
+    function: Any, clock: Clock, params: dict[str, Any], points: int
+) -> None:
+    sync_tiktok(function, {"followers": 1})
+
+    status, body = history(function, **params)
+
+    assert status == 200
+    assert len(body["history"]) == points

@@ -1,0 +1,220 @@
+"""The OpenAPI document: committed = generated, valid OpenAPI 3.1, every template route, the models' rules."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+from openapi_spec_validator import validate
+from pydantic import BaseModel, ValidationError
+
+from localrun.events import HttpRequest
+from localrun.issuer import LocalIssuer
+from localrun.openapi import (
+    DOCUMENT_FILE,
+    OPENAPI_PATH,
+    UndocumentedRoute,
+    build_document,
+    render,
+    template_routes,
+)
+from localrun.server import LocalApi
+from localrun.settings import REPO_ROOT
+from localrun.template import SamTemplate
+from social_sync import models
+
+TEMPLATE = REPO_ROOT / "template.yaml"
+
+
+@pytest.fixture(scope="module")
+def document() -> dict[str, Any]:
+    return build_document()
+
+
+def schema_accepts(document: dict[str, Any], component: str, body: Any) -> bool:
+    """Whether `body` is valid against components.schemas[component] (refs resolved in the document)."""
+    schema = {"$ref": f"#/components/schemas/{component}", "components": document["components"]}
+    return Draft202012Validator(schema).is_valid(body)
+
+
+def model_accepts(model: type[BaseModel], body: Any) -> bool:
+    try:
+        model.model_validate(body)
+    except ValidationError:
+        return False
+    return True
+
+
+def test_the_committed_document_is_the_generated_one(document: dict[str, Any]) -> None:
+    # Given the models and template as they are now
+    # When the document is generated
+    # Then it is exactly the committed openapi.json (else: run `make openapi` and commit it)
+    assert DOCUMENT_FILE.read_text() == render(document), "openapi.json is stale: run `make openapi`"
+
+
+def test_the_document_is_valid_openapi_3_1(document: dict[str, Any]) -> None:
+    assert document["openapi"].startswith("3.1.")
+    validate(document)  # raises on anything OpenAPI 3.1 (and its JSON Schema dialect) does not allow
+
+
+def test_every_route_of_the_template_is_documented_and_nothing_else(document: dict[str, Any]) -> None:
+    declared = {(route.method.lower(), route.path) for route in template_routes(SamTemplate(TEMPLATE))}
+    documented = {(method, path) for path, item in document["paths"].items() for method in item}
+    assert documented == declared
+    assert len(declared) == 8  # four platform syncs, sync-all, history, profile read and update
+
+
+def _template_with(tmp_path: Path, old: str, new: str) -> Path:
+    text = TEMPLATE.read_text()
+    assert old in text
+    changed = tmp_path / "template.yaml"
+    changed.write_text(text.replace(old, new, 1))
+    return changed
+
+
+def test_a_route_added_to_the_template_without_documentation_stops_the_generator(tmp_path: Path) -> None:
+    # Given a template with one route more than the document describes
+    extra_route = """
+  DeleteProfileFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: functions/get_profile/
+      Events:
+        Delete:
+          Type: HttpApi
+          Properties:
+            ApiId: !Ref HttpApi
+            Method: DELETE
+            Path: /api/v1/profiles/me
+
+Outputs:"""
+    template = _template_with(tmp_path, "\nOutputs:", extra_route)
+
+    # When the document is generated, Then the undocumented route is named
+    with pytest.raises(UndocumentedRoute, match="DELETE /api/v1/profiles/me"):
+        build_document(template)
+
+
+def test_a_documented_route_the_template_no_longer_declares_stops_the_generator(tmp_path: Path) -> None:
+    template = _template_with(
+        tmp_path, "Path: /api/v1/profiles/me/stats/history", "Path: /api/v1/profiles/me/growth"
+    )
+
+    with pytest.raises(UndocumentedRoute) as raised:
+        build_document(template)
+    assert "GET /api/v1/profiles/me/growth" in str(raised.value)
+
+
+def test_every_route_needs_a_bearer_jwt_and_documents_design_md_s_errors(document: dict[str, Any]) -> None:
+    assert document["security"] == [{"bearerAuth": []}]
+    assert document["components"]["securitySchemes"]["bearerAuth"] == {
+        **document["components"]["securitySchemes"]["bearerAuth"],
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+    }
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            statuses = set(operation["responses"])
+            assert {"200", "401", "500", "503"} <= statuses, (method, path)
+            for status, response in operation["responses"].items():
+                schema = response["content"]["application/json"]["schema"]
+                if status != "200":
+                    assert "ErrorResponse" in json.dumps(schema), (method, path, status)
+                if status in ("429", "503"):
+                    assert "Retry-After" in response["headers"], (method, path, status)
+            if "social-sync" in path:
+                assert {"400", "403", "404", "413", "429", "502", "504"} <= statuses, path
+            if "requestBody" in operation:
+                assert {"400", "413"} <= statuses, (method, path)
+
+
+def test_response_envelopes_refuse_anything_the_contract_does_not_name(document: dict[str, Any]) -> None:
+    error = {"success": False, "message": "Invalid request body", "errors": [{"field": "x", "message": "y"}]}
+    assert schema_accepts(document, "ErrorResponse", error)
+    assert not schema_accepts(document, "ErrorResponse", {**error, "trace": "Traceback ..."})
+    assert not schema_accepts(document, "ErrorResponse", {**error, "success": True})
+    assert schema_accepts(document, "GatewayError", {"message": "Unauthorized"})
+    profile = {
+        "userId": "u",
+        "createdAt": "2026-11-23T10:00:00.000Z",
+        "updatedAt": "2026-11-23T10:00:00.000Z",
+    }
+    assert schema_accepts(
+        document, "SocialSyncResponse", {"success": True, "message": "m", "profile": profile}
+    )
+    assert not schema_accepts(document, "SocialSyncResponse", {"success": True, "profile": profile})
+
+
+# (component, body, accepted): the rules the request models enforce, including those in validators.
+REQUEST_CASES: list[tuple[str, Any, bool]] = [
+    ("SocialSyncRequest", {"followers": 1000, "engagement": 7.5}, True),
+    ("SocialSyncRequest", {"followers": 0}, True),
+    ("SocialSyncRequest", {"engagement": 100}, True),
+    ("SocialSyncRequest", {"usernameOrId": "@charlidamelio"}, True),
+    ("SocialSyncRequest", {}, False),  # neither kind
+    ("SocialSyncRequest", {"followers": 1, "usernameOrId": "x"}, False),  # both kinds
+    ("SocialSyncRequest", {"followers": None}, False),  # null is refused, not "left out"
+    ("SocialSyncRequest", {"followers": "1000"}, False),
+    ("SocialSyncRequest", {"followers": True}, False),
+    ("SocialSyncRequest", {"followers": 10_000_000_001}, False),
+    ("SocialSyncRequest", {"followers": -1}, False),
+    ("SocialSyncRequest", {"engagement": 100.5}, False),
+    ("SocialSyncRequest", {"usernameOrId": "a b"}, False),
+    ("SocialSyncRequest", {"followers": 1, "extra": 1}, False),
+    (
+        "SocialSyncAllRequest",
+        {"platforms": {"tiktok": {"followers": 1}, "twitch": {"usernameOrId": "n"}}},
+        True,
+    ),
+    ("SocialSyncAllRequest", {"platforms": {}}, False),
+    ("SocialSyncAllRequest", {"platforms": {"youtube": {"followers": 1}}}, False),
+    ("SocialSyncAllRequest", {"platforms": {"tiktok": {}}}, False),
+    ("ProfileUpdate", {"displayName": "Charli", "niche": ["dance"], "location": {"city": "Norwalk"}}, True),
+    ("ProfileUpdate", {"socialLinks": {"tiktok": "https://www.tiktok.com/@charli"}}, True),
+    ("ProfileUpdate", {"linkedAccounts": {"twitch": "ninja"}, "syncSettings": {"autoSync": True}}, True),
+    ("ProfileUpdate", {}, False),  # nothing to change
+    ("ProfileUpdate", {"stats": {}}, False),  # read-only
+    ("ProfileUpdate", {"userId": "someone-else"}, False),
+    ("ProfileUpdate", {"bio": None}, False),
+    ("ProfileUpdate", {"socialLinks": {"Not A Platform!": "https://example.com"}}, False),
+    ("ProfileUpdate", {"linkedAccounts": {"youtube": "x"}}, False),
+    ("ProfileUpdate", {"syncSettings": {"frequency": "daily"}}, False),  # autoSync is required
+    ("ProfileUpdate", {"username": "ab"}, False),
+    ("ProfileUpdate", {"unknown": 1}, False),
+]
+
+
+@pytest.mark.parametrize(("component", "body", "accepted"), REQUEST_CASES)
+def test_the_documented_request_schemas_accept_what_the_models_accept(
+    document: dict[str, Any], component: str, body: Any, accepted: bool
+) -> None:
+    # Given a request body, When both the model and the document judge it, Then they agree
+    assert model_accepts(getattr(models, component), body) is accepted
+    assert schema_accepts(document, component, body) is accepted
+
+
+def test_the_history_query_is_documented_as_query_parameters(document: dict[str, Any]) -> None:
+    operation = document["paths"]["/api/v1/profiles/me/stats/history"]["get"]
+    parameters = {parameter["name"]: parameter for parameter in operation["parameters"]}
+    assert set(parameters) == {"platform", "from", "to", "limit", "cursor"}
+    assert all(parameter["in"] == "query" and not parameter["required"] for parameter in parameters.values())
+    assert parameters["limit"]["schema"] == {"default": 100, "maximum": 500, "minimum": 1, "type": "integer"}
+    assert parameters["from"]["schema"] == {"format": "date-time", "type": "string"}
+
+
+def test_the_local_api_serves_the_document_without_a_token(tmp_path: Path) -> None:
+    # Given the local API (no routes needed: the document is not behind the authorizer)
+    issuer = LocalIssuer.load_or_create(tmp_path, "http://127.0.0.1:3000/local-issuer", "social-sync-local")
+    api = LocalApi([], {}, {}, {}, issuer, None, "us-east-1", 3000, log=lambda line: None)
+
+    # When the document is asked for with no Authorization header
+    response = api.handle(HttpRequest("GET", OPENAPI_PATH, "", [], b"", "127.0.0.1"))
+
+    # Then it is the committed openapi.json
+    assert response.status == 200
+    assert ("content-type", "application/json") in response.headers
+    assert json.loads(response.body) == json.loads(DOCUMENT_FILE.read_text())
