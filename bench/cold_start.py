@@ -89,11 +89,20 @@ def cases() -> dict[str, str]:
 
 
 def measure(runs: int) -> dict[str, Samples]:
-    """Every case, `runs` fresh processes each (after two unmeasured ones that warm the file cache)."""
-    results = {}
-    for label, body in cases().items():
+    """Every case, `runs` fresh processes each (after two unmeasured ones that warm the file cache).
+
+    The cases take turns, one process each per round, so a machine that speeds up or slows
+    down during the run moves every case alike and leaves the ratios alone.
+    """
+    bodies = cases()
+    for body in bodies.values():
         sample(body, 2)  # warm the file system cache and .pyc files, as a Lambda image has them
-        results[label] = sample(body, runs)
+    results = {label: Samples([], []) for label in bodies}
+    for _ in range(runs):
+        for label, body in bodies.items():
+            one = sample(body, 1)
+            results[label].seconds.extend(one.seconds)
+            results[label].max_rss_kib.extend(one.max_rss_kib)
     return results
 
 
