@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from types import ModuleType
@@ -16,6 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from localrun.sync_now import sqs_event as localrun_sqs_event
 from social_sync.models import utc_now
 from social_sync.profiles import SYNC_PERIODS, next_due_at
 from social_sync.schedule import QUEUE_BATCH, dispatch_due_profiles
@@ -107,29 +106,10 @@ def history(dynamodb: Any, user: str) -> list[dict[str, Any]]:
 
 
 def sqs_event(*bodies: str) -> dict[str, Any]:
-    """An SQS event as Lambda's poller delivers it, one record per body."""
-    records = []
-    for body in bodies:
-        message_id = str(uuid.uuid4())
-        records.append(
-            {
-                "messageId": message_id,
-                "receiptHandle": f"AQEB{message_id}",
-                "body": body,
-                "attributes": {
-                    "ApproximateReceiveCount": "1",
-                    "SentTimestamp": "1795428000000",
-                    "SenderId": "AROAEXAMPLE:ScheduledSyncFunction",
-                    "ApproximateFirstReceiveTimestamp": "1795428000100",
-                },
-                "messageAttributes": {},
-                "md5OfBody": hashlib.md5(body.encode()).hexdigest(),  # noqa: S324 - SQS's own checksum
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:SyncQueue",
-                "awsRegion": "us-east-1",
-            }
-        )
-    return {"Records": records}
+    """An SQS event as Lambda's poller delivers it, one record per body (built as `make sync-now` builds it)."""
+    return localrun_sqs_event(
+        list(bodies), "arn:aws:sqs:us-east-1:123456789012:SyncQueue", "us-east-1", 1795428000
+    )
 
 
 def refresh_event(*users: str) -> dict[str, Any]:
