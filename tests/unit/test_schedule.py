@@ -106,7 +106,7 @@ def history(dynamodb: Any, user: str) -> list[dict[str, Any]]:
 
 
 def sqs_event(*bodies: str) -> dict[str, Any]:
-    """An SQS event as Lambda's poller delivers it, one record per body (built as `make sync-now` builds it)."""
+    """An SQS event as Lambda's poller delivers it, one record per body (as `make sync-now` builds it)."""
     return localrun_sqs_event(
         list(bodies), "arn:aws:sqs:us-east-1:123456789012:SyncQueue", "us-east-1", 1795428000
     )
