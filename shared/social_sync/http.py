@@ -84,7 +84,9 @@ class Route:
             )
 
     def _refusal(self, error: DomainError) -> dict[str, Any]:
-        status = next(code for kind, code in self._statuses.items() if isinstance(error, kind))
+        # The most specific class with a status wins (RapidApiTimeout before RapidApiError);
+        # a domain error nobody gave a status is a bug on our side, so a 500.
+        status = next((self._statuses[kind] for kind in type(error).__mro__ if kind in self._statuses), 500)
         logger.info("request refused", extra={"status": status, "reason": type(error).__name__})
         body: dict[str, Any] = {"success": False, "message": error.message}
         if isinstance(error, InvalidRequest) and error.errors:

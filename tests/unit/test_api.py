@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 
 from social_sync import api
+from social_sync.errors import DomainError, RapidApiTimeout, RapidApiUnavailable
+from social_sync.http import Route
 from tests.unit.conftest import PLATFORM_FUNCTIONS, TABLE_NAME, http_event, invoke
 
 SYNC = "/api/v1/profiles/social-sync"
@@ -338,3 +340,21 @@ def test_logs_carry_the_correlation_id_and_never_the_token_or_body(function: Any
     text = json.dumps(lines)
     assert "secret-token" not in text
     assert "987654321" not in text
+
+
+def test_the_most_specific_error_class_picks_the_status_and_an_unmapped_one_is_500() -> None:
+    class Unmapped(DomainError):
+        pass
+
+    def failing(error: DomainError) -> Route:
+        def handle(_: Any) -> dict[str, Any]:
+            raise error
+
+        # A base class listed first must not shadow its subclass.
+        statuses = {DomainError: 418, RapidApiUnavailable: 502, RapidApiTimeout: 504}
+        return Route("GET", "/x", handle, statuses if not isinstance(error, Unmapped) else {})
+
+    event = http_event("GET", "/x")
+    assert failing(RapidApiTimeout("slow")).resolve(event, None)["statusCode"] == 504  # type: ignore[arg-type]
+    assert failing(RapidApiUnavailable("down")).resolve(event, None)["statusCode"] == 502  # type: ignore[arg-type]
+    assert failing(Unmapped("?")).resolve(event, None)["statusCode"] == 500  # type: ignore[arg-type]
