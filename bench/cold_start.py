@@ -3,6 +3,11 @@
 Each sample is a fresh interpreter that imports a handler module with the layer on the path and
 creates its DynamoDB client (the functions create theirs at import), timed inside the process from
 before the first import, so interpreter start-up (the same for all) is left out.
+
+The layer is the one `sam build` makes (shared/Makefile), built here for this machine's Python and
+platform, and no process may write bytecode: /opt and /var/task are read-only in Lambda. boto3 comes
+precompiled from the environment, as the Lambda runtime has it. One more row shows the same layer
+without its bytecode, as SAM's BuildMethod python3.13 would ship it.
 Prints median, min and max over the runs, each figure's ratio to the floor's and the peer's
 median, and the process's peak RSS.
 
@@ -14,18 +19,23 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from bench.report import Spread, Table, ratio
+from localrun.template import SamTemplate, as_env_value
 
 ROOT = Path(__file__).resolve().parent.parent
 SYNC_FUNCTIONS = ["sync_tiktok", "sync_twitch", "sync_twitter", "sync_instagram", "sync_all"]
 FLOOR_LABEL = "boto3 + DynamoDB client (floor)"
 PEER_LABEL = "FastAPI + Mangum peer"
+NO_BYTECODE_LABEL = "functions/sync_tiktok, layer without bytecode"
 
 # Peak RSS is VmHWM, the high-water mark of this process's own memory: ru_maxrss would also count
 # the parent's, which Linux carries across the fork and exec that start the probe.
@@ -50,24 +60,31 @@ class Samples:
     max_rss_kib: list[int]
 
 
-def sample(body: str, runs: int) -> Samples:
-    """Run the probe `runs` times, each in a fresh interpreter."""
-    env = {
+@cache
+def probe_environment() -> dict[str, str]:
+    """The sync functions' environment from template.yaml (its literal values), with stand-ins for
+    what the template takes from other resources, and no writing of bytecode (as in Lambda)."""
+    variables = SamTemplate(ROOT / "template.yaml").functions()["SyncTikTokFunction"].variables
+    return {
         **os.environ,
+        **{name: as_env_value(value) for name, value in variables.items() if isinstance(value, str | int)},
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "bench",
         "AWS_SECRET_ACCESS_KEY": "bench",
         "TABLE_NAME": "social-sync-bench",
         "IDEMPOTENCY_TABLE_NAME": "social-sync-bench-idempotency",
         "EVENT_BUS_NAME": "social-sync-bench",
-        "POWERTOOLS_SERVICE_NAME": "social-sync",
-        "PYTHONDONTWRITEBYTECODE": "",
+        "PYTHONDONTWRITEBYTECODE": "1",
     }
+
+
+def sample(body: str, runs: int) -> Samples:
+    """Run the probe `runs` times, each in a fresh interpreter."""
     seconds, memory = [], []
     for _ in range(runs):
         out = subprocess.run(  # noqa: S603 - our own interpreter and probe
             [sys.executable, "-c", PROBE.format(body=body)],
-            env=env,
+            env=probe_environment(),
             check=True,
             capture_output=True,
             text=True,
@@ -77,14 +94,45 @@ def sample(body: str, runs: int) -> Samples:
     return Samples(seconds, memory)
 
 
-def cases() -> dict[str, str]:
-    """Probe bodies by label: the floor, every sync function, the peer."""
+def build_layer(into: Path) -> Path:
+    """The layer as `sam build` makes it (shared/Makefile), for this interpreter and platform."""
+    make = shutil.which("make")
+    if make is None:
+        raise SystemExit("bench: make is needed to build the layer as `sam build` does")
+    built = subprocess.run(  # noqa: S603 - our own Makefile
+        [
+            make,
+            "--no-print-directory",
+            "-C",
+            str(ROOT / "shared"),
+            "build-SharedLayer",
+            f"ARTIFACTS_DIR={into}",
+            f"PYTHON={sys.executable}",
+            "PIP_PLATFORM=",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    if built.returncode != 0:
+        raise SystemExit(f"bench: building the layer failed:\n{built.stdout}{built.stderr}")
+    return into / "python"
+
+
+def without_bytecode(layer: Path, into: Path) -> Path:
+    """A copy of `layer` with its sources only."""
+    shutil.copytree(layer, into, ignore=shutil.ignore_patterns("__pycache__"))
+    return into
+
+
+def cases(layer: Path, bare_layer: Path) -> dict[str, str]:
+    """Probe bodies by label: the floor, every sync function, the layer without bytecode, the peer."""
     bodies = {FLOOR_LABEL: FLOOR}
     for name in SYNC_FUNCTIONS:
-        bodies[f"functions/{name}"] = HANDLER.format(
-            folder=str(ROOT / "functions" / name), layer=str(ROOT / "shared")
-        )
-    bodies[PEER_LABEL] = HANDLER.format(folder=str(ROOT / "bench" / "fastapi_peer"), layer="")
+        bodies[f"functions/{name}"] = HANDLER.format(folder=str(ROOT / "functions" / name), layer=str(layer))
+    bodies[NO_BYTECODE_LABEL] = HANDLER.format(
+        folder=str(ROOT / "functions" / "sync_tiktok"), layer=str(bare_layer)
+    )
+    bodies[PEER_LABEL] = HANDLER.format(folder=str(ROOT / "bench" / "fastapi_peer"), layer=str(layer))
     return bodies
 
 
@@ -94,15 +142,17 @@ def measure(runs: int) -> dict[str, Samples]:
     The cases take turns, one process each per round, so a machine that speeds up or slows
     down during the run moves every case alike and leaves the ratios alone.
     """
-    bodies = cases()
-    for body in bodies.values():
-        sample(body, 2)  # warm the file system cache and .pyc files, as a Lambda image has them
-    results = {label: Samples([], []) for label in bodies}
-    for _ in range(runs):
-        for label, body in bodies.items():
-            one = sample(body, 1)
-            results[label].seconds.extend(one.seconds)
-            results[label].max_rss_kib.extend(one.max_rss_kib)
+    with tempfile.TemporaryDirectory(prefix="social-sync-layer-") as scratch:
+        layer = build_layer(Path(scratch) / "built")
+        bodies = cases(layer, without_bytecode(layer, Path(scratch) / "bare"))
+        for body in bodies.values():
+            sample(body, 2)  # warm the file system cache, as a Lambda's image has it
+        results = {label: Samples([], []) for label in bodies}
+        for _ in range(runs):
+            for label, body in bodies.items():
+                one = sample(body, 1)
+                results[label].seconds.extend(one.seconds)
+                results[label].max_rss_kib.extend(one.max_rss_kib)
     return results
 
 

@@ -1,5 +1,8 @@
 """ScheduledSyncFunction: on the EventBridge schedule, queue the profiles due for a refresh."""
 
-from social_sync.jobs import dispatcher
+from social_sync.startup import container_init
 
-lambda_handler = dispatcher()
+with container_init():
+    from social_sync.jobs import dispatcher
+
+    lambda_handler = dispatcher()

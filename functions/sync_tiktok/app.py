@@ -1,6 +1,8 @@
 """SyncTikTokFunction: POST /api/v1/profiles/social-sync/tiktok."""
 
-from social_sync.api import serve, sync_api
+from social_sync.startup import container_init
 
-route = sync_api("tiktok")
-lambda_handler = serve(route)
+with container_init():
+    from social_sync.api import serve, sync_api
+
+    lambda_handler = serve(sync_api("tiktok"))

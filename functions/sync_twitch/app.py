@@ -1,6 +1,8 @@
 """SyncTwitchFunction: POST /api/v1/profiles/social-sync/twitch."""
 
-from social_sync.api import serve, sync_api
+from social_sync.startup import container_init
 
-route = sync_api("twitch")
-lambda_handler = serve(route)
+with container_init():
+    from social_sync.api import serve, sync_api
+
+    lambda_handler = serve(sync_api("twitch"))

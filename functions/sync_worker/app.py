@@ -1,5 +1,8 @@
 """SyncWorkerFunction: refresh the queued profiles from RapidAPI, reporting partial batch failures."""
 
-from social_sync.jobs import worker
+from social_sync.startup import container_init
 
-lambda_handler = worker()
+with container_init():
+    from social_sync.jobs import worker
+
+    lambda_handler = worker()

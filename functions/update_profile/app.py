@@ -1,6 +1,8 @@
 """UpdateProfileFunction: PUT /api/v1/profiles/me."""
 
-from social_sync.api import serve, update_profile_api
+from social_sync.startup import container_init
 
-route = update_profile_api()
-lambda_handler = serve(route)
+with container_init():
+    from social_sync.api import serve, update_profile_api
+
+    lambda_handler = serve(update_profile_api())

@@ -13,14 +13,12 @@ import base64
 import binascii
 import json
 from collections.abc import Callable, Mapping
-from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import boto3
 from aws_lambda_powertools.logging import correlation_paths
-from botocore.config import Config
 from pydantic import BaseModel, ValidationError
 
+from social_sync import aws
 from social_sync.errors import (
     AccountNotFound,
     ClientStatsRefused,
@@ -62,15 +60,12 @@ from social_sync.store import DynamoProfileStore
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
-    from mypy_boto3_dynamodb import DynamoDBClient
 
     from social_sync.providers import FetchedAccount
 
 API_PREFIX = "/api/v1"
 MAX_BODY_BYTES = 16 * 1024
 MAX_IDEMPOTENCY_KEY = 255
-# Fail fast when a service is unreachable: a 503 the client can retry beats a Lambda timeout.
-_CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
 
 LambdaHandler = Callable[[dict[str, Any], "LambdaContext"], dict[str, Any]]
 RequestT = TypeVar("RequestT", bound=BaseModel)
@@ -275,7 +270,7 @@ def _field_error(detail: Any) -> FieldError:
 def _dependencies() -> tuple[Settings, DynamoProfileStore]:
     settings = Settings.from_env()
     store = DynamoProfileStore(
-        _dynamodb(),
+        aws.dynamodb(),
         settings.table_name,
         history_retention_days=settings.history_retention_days,
         write_attempts=settings.write_attempts,
@@ -335,7 +330,7 @@ def _idempotency_guard(table: str, ttl_seconds: int, route: str) -> Callable[...
         payload_validation_jmespath="body",
         expires_after_seconds=ttl_seconds,
     )
-    persistence = DynamoDBPersistenceLayer(table_name=table, boto3_client=_dynamodb())
+    persistence = DynamoDBPersistenceLayer(table_name=table, boto3_client=aws.dynamodb())
 
     @idempotent_function(
         data_keyword_argument="request", persistence_store=persistence, config=config, key_prefix=route
@@ -385,15 +380,7 @@ def _publisher(settings: Settings) -> StatsSyncedPublisher | None:
     if settings.event_bus_name is None:
         return None
     # The client is made on first publish, so cold starts do not pay for it.
-    return StatsSyncedPublisher(
-        settings.event_bus_name, lambda: boto3.client("events", config=_CLIENT_CONFIG)
-    )
-
-
-@cache
-def _dynamodb() -> DynamoDBClient:
-    """The container's one DynamoDB client, shared by the store and the idempotency records."""
-    return boto3.client("dynamodb", config=_CLIENT_CONFIG)
+    return StatsSyncedPublisher(settings.event_bus_name, aws.events)
 
 
 def _profile_response(profile: Profile, message: str | None = None) -> dict[str, Any]:

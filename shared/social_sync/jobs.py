@@ -13,12 +13,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Annotated, Any
 
-import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from botocore.config import Config
 from pydantic import BaseModel, ConfigDict, Field
 
+from social_sync import aws
 from social_sync.errors import DomainError
 from social_sync.models import Platform, utc_now
 from social_sync.notifications import StatsSyncedPublisher
@@ -43,8 +42,6 @@ if TYPE_CHECKING:
 
 LambdaHandler = Callable[[dict[str, Any], "LambdaContext"], dict[str, Any]]
 
-# Fail fast when a service is unreachable: SQS retries the message, EventBridge the dispatcher.
-_CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
 # A record only starts when this much time is left: one profile's fetches (the background retry
 # budget) and its write. Later records are reported failed and SQS delivers them again.
 RECORD_RESERVE_SECONDS = 75.0
@@ -97,7 +94,7 @@ def dispatcher(queue: RefreshQueue | None = None) -> LambdaHandler:
     if queue is None:
         if not settings.sync_queue_url:
             raise ValueError("SYNC_QUEUE_URL is not set")
-        queue = SqsRefreshQueue(boto3.client("sqs", config=_CLIENT_CONFIG), settings.sync_queue_url)
+        queue = SqsRefreshQueue(aws.sqs(), settings.sync_queue_url)
     target = queue
 
     @logger.inject_lambda_context(clear_state=True)
@@ -199,7 +196,7 @@ def _log(report: RefreshReport) -> None:
 
 def _store(settings: Settings) -> DynamoProfileStore:
     return DynamoProfileStore(
-        boto3.client("dynamodb", config=_CLIENT_CONFIG),
+        aws.dynamodb(),
         settings.table_name,
         history_retention_days=settings.history_retention_days,
         write_attempts=settings.write_attempts,
@@ -209,9 +206,7 @@ def _store(settings: Settings) -> DynamoProfileStore:
 def _publisher(settings: Settings) -> StatsSyncedPublisher | None:
     if settings.event_bus_name is None:
         return None
-    # Made now: the worker's threads must not race to create it (boto3 client creation is not thread-safe).
-    client = boto3.client("events", config=_CLIENT_CONFIG)
-    return StatsSyncedPublisher(settings.event_bus_name, lambda: client)
+    return StatsSyncedPublisher(settings.event_bus_name, aws.events)
 
 
 def _rapidapi_fetcher(settings: Settings) -> AccountFetcher:

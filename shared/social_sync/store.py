@@ -22,17 +22,17 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from social_sync.errors import ConcurrentUpdateConflict, FieldError, InvalidRequest, StoreUnavailable
 from social_sync.models import HistoryEntry, Profile, ProfileStats, format_timestamp
 from social_sync.profiles import ProfileChange
-from social_sync.schedule import DueProfile
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import PutTypeDef, TransactWriteItemTypeDef
+
+    from social_sync.schedule import DueProfile
 
 PROFILE_SK = "PROFILE"
 HISTORY_PREFIX = "HISTORY#"
@@ -55,9 +55,6 @@ _RETRYABLE_ERRORS = {
     "RequestLimitExceeded",
 }
 
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
-
 
 def user_key(user_id: str) -> str:
     return f"USER#{user_id}"
@@ -71,12 +68,44 @@ def sync_shard(user_id: str) -> str:
 def to_attributes(data: dict[str, Any]) -> dict[str, Any]:
     """A JSON-ready dict as DynamoDB attribute values; floats go through their shortest repr into Decimal."""
     exact = json.loads(json.dumps(data), parse_float=Decimal)
-    return {name: _serializer.serialize(value) for name, value in exact.items()}
+    return {name: _attribute(value) for name, value in exact.items()}
 
 
 def from_attributes(item: dict[str, Any]) -> dict[str, Any]:
     """DynamoDB attribute values as a plain dict (numbers as Decimal, which the models read exactly)."""
-    return {name: _deserializer.deserialize(value) for name, value in item.items()}
+    return {name: _value(attribute) for name, attribute in item.items()}
+
+
+# Written here rather than taken from boto3.dynamodb.types: importing that loads all of boto3, and
+# the profile holds JSON only (no sets or binary), so six types are the whole mapping.
+def _attribute(value: Any) -> dict[str, Any]:
+    # `value` came out of json.loads: None, bool, str, int, Decimal, list or dict.
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, int | Decimal):
+        return {"N": str(value)}
+    if isinstance(value, list):
+        return {"L": [_attribute(item) for item in value]}
+    return {"M": {name: _attribute(item) for name, item in value.items()}}
+
+
+def _value(attribute: dict[str, Any]) -> Any:
+    ((kind, raw),) = attribute.items()
+    if kind == "N":
+        return Decimal(raw)
+    if kind in ("S", "BOOL"):
+        return raw
+    if kind == "NULL":
+        return None
+    if kind == "L":
+        return [_value(item) for item in raw]
+    if kind == "M":
+        return {name: _value(item) for name, item in raw.items()}
+    raise ValueError(f"unexpected DynamoDB attribute type {kind} in the profile table")
 
 
 class DynamoProfileStore:
@@ -274,6 +303,9 @@ class DynamoProfileStore:
 
     def due_profiles(self, now: datetime, page_size: int = 100) -> Iterator[DueProfile]:
         """Every scheduled profile the dispatcher may pick up at `now`: the SyncDue index, shard by shard."""
+        # Imported here: only the dispatcher asks, and the HTTP functions' cold starts skip the module.
+        from social_sync.schedule import DueProfile
+
         for shard in range(SYNC_SHARDS):
             query: dict[str, Any] = {
                 "TableName": self._table,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import boto3
@@ -15,7 +17,7 @@ from hypothesis import strategies as st
 from social_sync.errors import ConcurrentUpdateConflict, StoreUnavailable
 from social_sync.models import ENGAGEMENT_DECIMALS, MAX_FOLLOWERS, PlatformReading, Profile, utc_now
 from social_sync.profiles import apply_sync
-from social_sync.store import DynamoProfileStore
+from social_sync.store import DynamoProfileStore, from_attributes, to_attributes
 from tests.unit.conftest import TABLE_NAME
 
 
@@ -73,6 +75,33 @@ def test_numbers_come_back_from_dynamodb_exactly(dynamodb: Any, followers: int, 
     assert tiktok.followers == followers
     assert tiktok.engagement == round(engagement, ENGAGEMENT_DECIMALS)
     assert loaded.to_wire() == saved.to_wire()
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**30), max_value=10**30)
+    | st.floats(min_value=-1e9, max_value=1e9, allow_nan=False)
+    | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(st.dictionaries(st.text(min_size=1, max_size=8), JSON_VALUES, max_size=6))
+def test_attribute_values_round_trip_every_json_value_exactly(data: dict[str, Any]) -> None:
+    # Given any JSON-ready dict; When written as DynamoDB attribute values and read back
+    back = from_attributes(to_attributes(data))
+    # Then it is the same data, each float as the Decimal of its shortest repr
+    assert back == json.loads(json.dumps(data), parse_float=Decimal)
+
+
+def test_attribute_values_have_the_dynamodb_types_and_refuse_what_json_has_not() -> None:
+    assert to_attributes({"a": [1, "x", True, None, {"b": 2.5}]}) == {
+        "a": {"L": [{"N": "1"}, {"S": "x"}, {"BOOL": True}, {"NULL": True}, {"M": {"b": {"N": "2.5"}}}]}
+    }
+    with pytest.raises(ValueError, match="unexpected DynamoDB attribute type SS"):
+        from_attributes({"tags": {"SS": ["a"]}})
 
 
 def test_each_sync_bumps_the_version_and_writes_one_history_entry(dynamodb: Any) -> None:
