@@ -5,8 +5,8 @@ Each run is a fresh process (a Lambda container) that loads SyncTikTokFunction's
 with the HTTP API events of `--requests` syncs (rotating over 100 users, new numbers each time)
 against DynamoDB Local, timing each call. Afterwards it counts, over a few more syncs, the AWS
 calls one sync makes and the capacity units DynamoDB reports for them: the bench alone adds
-ReturnConsumedCapacity=TOTAL, through botocore's event hooks on boto3's default session, so the
-layer is measured as it is. Its peak RSS is read at the end.
+ReturnConsumedCapacity=TOTAL, through botocore's event hooks on every session, so the layer is
+measured as it is. Its peak RSS is read at the end.
 
 The baseline is the floor: the same DynamoDB and EventBridge calls made with boto3 alone, items
 of the same shape, in a process of its own.
@@ -62,8 +62,9 @@ class RunResult:
 class CallMeter:
     """Counts AWS calls, HTTP attempts and DynamoDB capacity through botocore's event hooks.
 
-    Installed on boto3's default session before any client exists, so it sees the clients the
-    layer creates with `boto3.client(...)`; it only counts (and asks for capacity) while `on`.
+    Installed among botocore's built-in handlers before any session exists (as moto installs
+    itself), so every session gets it: the layer's own botocore session and boto3's alike. It only
+    counts (and asks for capacity) while `on`.
     """
 
     def __init__(self) -> None:
@@ -73,15 +74,16 @@ class CallMeter:
         self.capacity = 0.0
 
     def install(self) -> None:
-        """Register the hooks on boto3's default session."""
-        import boto3
+        """Add the hooks to the handlers every botocore session registers when it is made."""
+        from botocore.handlers import BUILTIN_HANDLERS
 
-        boto3.setup_default_session()
-        assert boto3.DEFAULT_SESSION is not None
-        events = boto3.DEFAULT_SESSION.events
-        events.register("provide-client-params.dynamodb", self._ask_for_capacity)
-        events.register("before-send", self._count_attempt)
-        events.register("after-call", self._count_call)
+        BUILTIN_HANDLERS.extend(
+            [
+                ("provide-client-params.dynamodb", self._ask_for_capacity),
+                ("before-send", self._count_attempt),
+                ("after-call", self._count_call),
+            ]
+        )
 
     def _ask_for_capacity(self, params: dict[str, Any], model: Any, **_: Any) -> None:
         if self.on and "ReturnConsumedCapacity" in model.input_shape.members:
@@ -364,7 +366,7 @@ def tables(results: dict[str, list[RunResult]], requests: int) -> tuple[Table, T
         last = runs[-1]
         described = (
             ", ".join(f"{name} x{count:g}" for name, count in last.calls.items())
-            or "n/a (no boto3 client seen)"
+            or "n/a (no AWS client seen)"
         )
         calls.add(label, described, f"{last.http_attempts:g}", f"{last.capacity_units:g}")
     calls.notes.append(
