@@ -7,7 +7,9 @@ before the first import, so interpreter start-up (the same for all) is left out.
 The layer is the one `sam build` makes (shared/Makefile), built here for this machine's Python and
 platform, and no process may write bytecode: /opt and /var/task are read-only in Lambda. boto3 comes
 precompiled from the environment, as the Lambda runtime has it. One more row shows the same layer
-without its bytecode, as SAM's BuildMethod python3.13 would ship it.
+without its bytecode, as SAM's BuildMethod python3.13 would ship it, and two rows for comparison
+show what the functions' own cuts would give the others: the floor without boto3's import (the
+functions use botocore), and the peer initialised under container_init as the functions are.
 Prints median, min and max over the runs, each figure's ratio to the floor's and the peer's
 median, and the process's peak RSS.
 
@@ -17,12 +19,14 @@ median, and the process's peak RSS.
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import shutil
 import statistics
 import subprocess
 import sys
+import sysconfig
 import tempfile
 from dataclasses import dataclass
 from functools import cache
@@ -50,6 +54,14 @@ print(elapsed, peak_kib)
 """
 FLOOR = 'import boto3\nboto3.client("dynamodb")'
 HANDLER = "sys.path[:0] = [{folder!r}, {layer!r}]\nimport app"
+# For comparison only: what the functions' own cuts would give the floor and the peer.
+BOTOCORE_LABEL = "for comparison: botocore + DynamoDB client"
+BOTOCORE = 'import botocore.session\nbotocore.session.get_session().create_client("dynamodb")'
+PEER_PAUSED_LABEL = "for comparison: the peer, init under container_init"
+PEER_PAUSED = (
+    "sys.path[:0] = [{folder!r}, {layer!r}]\nfrom social_sync.startup import container_init\n"
+    "with container_init():\n    import app"
+)
 
 
 @dataclass(frozen=True)
@@ -107,8 +119,8 @@ def build_layer(into: Path) -> Path:
             str(ROOT / "shared"),
             "build-SharedLayer",
             f"ARTIFACTS_DIR={into}",
-            f"PYTHON={sys.executable}",
-            "PIP_PLATFORM=",
+            f"LAYER_PYTHON={sys.executable}",
+            "LAYER_PLATFORM=",
         ],
         capture_output=True,
         text=True,
@@ -125,14 +137,18 @@ def without_bytecode(layer: Path, into: Path) -> Path:
 
 
 def cases(layer: Path, bare_layer: Path) -> dict[str, str]:
-    """Probe bodies by label: the floor, every sync function, the layer without bytecode, the peer."""
+    """Probe bodies by label: the floor, every sync function, the layer without bytecode, the peer,
+    and the two comparisons."""
     bodies = {FLOOR_LABEL: FLOOR}
     for name in SYNC_FUNCTIONS:
         bodies[f"functions/{name}"] = HANDLER.format(folder=str(ROOT / "functions" / name), layer=str(layer))
     bodies[NO_BYTECODE_LABEL] = HANDLER.format(
         folder=str(ROOT / "functions" / "sync_tiktok"), layer=str(bare_layer)
     )
-    bodies[PEER_LABEL] = HANDLER.format(folder=str(ROOT / "bench" / "fastapi_peer"), layer=str(layer))
+    peer = str(ROOT / "bench" / "fastapi_peer")
+    bodies[PEER_LABEL] = HANDLER.format(folder=peer, layer=str(layer))
+    bodies[BOTOCORE_LABEL] = BOTOCORE
+    bodies[PEER_PAUSED_LABEL] = PEER_PAUSED.format(folder=peer, layer=str(layer))
     return bodies
 
 
@@ -142,6 +158,9 @@ def measure(runs: int) -> dict[str, Samples]:
     The cases take turns, one process each per round, so a machine that speeds up or slows
     down during the run moves every case alike and leaves the ratios alone.
     """
+    # boto3, FastAPI and the rest come precompiled, as the Lambda runtime has its packages: pip
+    # compiles what it installs, but a virtualenv made without (uv, --no-compile) would not.
+    compileall.compile_dir(sysconfig.get_paths()["purelib"], quiet=1, workers=0)
     with tempfile.TemporaryDirectory(prefix="social-sync-layer-") as scratch:
         layer = build_layer(Path(scratch) / "built")
         bodies = cases(layer, without_bytecode(layer, Path(scratch) / "bare"))
@@ -176,6 +195,10 @@ def table(results: dict[str, Samples], runs: int) -> Table:
         )
     report.notes.append(
         "Target: a sync function at most 1.3x the floor and below 0.6x the FastAPI + Mangum peer."
+    )
+    report.notes.append(
+        "The rows for comparison are not baselines: the floor without importing boto3 (the functions"
+        " use botocore) and the peer with the functions' garbage-collector pause during init."
     )
     return report
 

@@ -62,9 +62,9 @@ class RunResult:
 class CallMeter:
     """Counts AWS calls, HTTP attempts and DynamoDB capacity through botocore's event hooks.
 
-    Installed among botocore's built-in handlers before any session exists (as moto installs
-    itself), so every session gets it: the layer's own botocore session and boto3's alike. It only
-    counts (and asks for capacity) while `on`.
+    Installed as a botocore session initializer before any session exists, so every session gets
+    it: the layer's own botocore session and boto3's alike. It only counts (and asks for capacity)
+    while `on`.
     """
 
     def __init__(self) -> None:
@@ -74,16 +74,15 @@ class CallMeter:
         self.capacity = 0.0
 
     def install(self) -> None:
-        """Add the hooks to the handlers every botocore session registers when it is made."""
-        from botocore.handlers import BUILTIN_HANDLERS
+        """Have every botocore session made from now on register the hooks."""
+        import botocore
 
-        BUILTIN_HANDLERS.extend(
-            [
-                ("provide-client-params.dynamodb", self._ask_for_capacity),
-                ("before-send", self._count_attempt),
-                ("after-call", self._count_call),
-            ]
-        )
+        botocore.register_initializer(self._hook)
+
+    def _hook(self, session: Any) -> None:
+        session.register("provide-client-params.dynamodb", self._ask_for_capacity)
+        session.register("before-send", self._count_attempt)
+        session.register("after-call", self._count_call)
 
     def _ask_for_capacity(self, params: dict[str, Any], model: Any, **_: Any) -> None:
         if self.on and "ReturnConsumedCapacity" in model.input_shape.members:

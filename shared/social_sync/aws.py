@@ -1,8 +1,8 @@
 """The container's AWS clients: made once each, from one botocore session, and shared.
 
 botocore rather than boto3: the functions only need clients, and importing boto3 also loads its
-resource layer and s3transfer, ≈9 ms of every cold start. One session means the endpoint and
-partition data are read once, however many clients a container makes.
+resource layer and s3transfer, ≈9 ms of every cold start. (Powertools' idempotency and parameters
+utilities still import boto3, on the first request that uses them.)
 """
 
 from __future__ import annotations

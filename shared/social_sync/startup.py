@@ -11,12 +11,12 @@ from contextlib import contextmanager
 def container_init() -> Iterator[None]:
     """Pause the cyclic garbage collector while the container initialises, then freeze what init made.
 
-    Init builds ≈75,000 objects (modules, classes, the service models botocore parses) that live as
-    long as the container; collecting over them again and again as they pile up is ≈30 ms of every
-    cold start (`make bench`). Frozen, later collections skip them too. The price: the few cycles
-    init leaves as garbage (under a thousand objects) are kept rather than collected, so only the
-    first init of a process freezes; one that loads many functions (the tests, `make run`) would
-    otherwise keep every earlier one's garbage too.
+    Init builds ≈100,000 objects (modules, classes, the service models botocore parses) that live as
+    long as the container. Collecting while they pile up (one full collection over all of them, many
+    smaller ones) costs ≈30 ms of every cold start (`make bench`); frozen, later collections skip them.
+    The price: the few cycles init leaves as garbage (under a thousand objects) are kept, not
+    collected. So only the first init of a process freezes: one that loads many functions (the
+    tests, `make run`) would otherwise keep every earlier one's garbage too.
     """
     was_enabled = gc.isenabled()
     gc.disable()

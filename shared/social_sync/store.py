@@ -67,7 +67,7 @@ def sync_shard(user_id: str) -> str:
 
 def to_attributes(data: dict[str, Any]) -> dict[str, Any]:
     """A JSON-ready dict as DynamoDB attribute values; floats go through their shortest repr into Decimal."""
-    exact = json.loads(json.dumps(data), parse_float=Decimal)
+    exact = json.loads(json.dumps(data, allow_nan=False), parse_float=Decimal)
     return {name: _attribute(value) for name, value in exact.items()}
 
 
@@ -90,7 +90,9 @@ def _attribute(value: Any) -> dict[str, Any]:
         return {"N": str(value)}
     if isinstance(value, list):
         return {"L": [_attribute(item) for item in value]}
-    return {"M": {name: _attribute(item) for name, item in value.items()}}
+    if isinstance(value, dict):
+        return {"M": {name: _attribute(item) for name, item in value.items()}}
+    raise TypeError(f"not a JSON value: {type(value).__name__}")
 
 
 def _value(attribute: dict[str, Any]) -> Any:

@@ -44,8 +44,8 @@ def test_every_module_in_the_layer_has_bytecode_valid_without_its_source(layer: 
         assert int.from_bytes(header[4:8], "little") == UNCHECKED_HASH, source
 
 
-def test_the_layer_leaves_boto3_to_the_runtime_and_ships_no_build_leftovers(layer: Path) -> None:
-    for name in ("boto3", "botocore", "s3transfer"):
+def test_the_layer_leaves_what_the_runtime_has_to_it_and_ships_no_build_leftovers(layer: Path) -> None:
+    for name in ("boto3", "botocore", "s3transfer", "jmespath"):
         assert not (layer / name).exists(), name
     # Only this Python's bytecode: nothing compiled by another interpreter on the developer's machine
     tags = {path.name.split(".")[1] for path in layer.rglob("*.pyc")}

@@ -9,6 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
 from botocore.stub import Stubber
 from hypothesis import HealthCheck, given, settings
@@ -77,11 +78,12 @@ def test_numbers_come_back_from_dynamodb_exactly(dynamodb: Any, followers: int, 
     assert loaded.to_wire() == saved.to_wire()
 
 
+# JSON values DynamoDB can hold: numbers within its 38 significant digits and 1E-130..1E+125 range.
 JSON_VALUES = st.recursive(
     st.none()
     | st.booleans()
     | st.integers(min_value=-(10**30), max_value=10**30)
-    | st.floats(min_value=-1e9, max_value=1e9, allow_nan=False)
+    | st.floats(min_value=-1e9, max_value=1e9, allow_nan=False).filter(lambda x: x == 0 or abs(x) > 1e-100)
     | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
     max_leaves=12,
@@ -89,19 +91,23 @@ JSON_VALUES = st.recursive(
 
 
 @given(st.dictionaries(st.text(min_size=1, max_size=8), JSON_VALUES, max_size=6))
-def test_attribute_values_round_trip_every_json_value_exactly(data: dict[str, Any]) -> None:
-    # Given any JSON-ready dict; When written as DynamoDB attribute values and read back
-    back = from_attributes(to_attributes(data))
-    # Then it is the same data, each float as the Decimal of its shortest repr
-    assert back == json.loads(json.dumps(data), parse_float=Decimal)
+def test_attribute_values_are_what_boto3_writes_and_read_back_exactly(data: dict[str, Any]) -> None:
+    # Given any JSON-ready dict, each float as the Decimal of its shortest repr (what the store keeps)
+    exact = json.loads(json.dumps(data), parse_float=Decimal)
+    # When it is written as DynamoDB attribute values
+    written = to_attributes(data)
+    # Then they are the ones boto3's own serializer makes, and both deserializers read them back alike
+    assert written == {name: TypeSerializer().serialize(value) for name, value in exact.items()}
+    read = from_attributes(written)
+    assert read == exact
+    assert read == {name: TypeDeserializer().deserialize(value) for name, value in written.items()}
 
 
-def test_attribute_values_have_the_dynamodb_types_and_refuse_what_json_has_not() -> None:
-    assert to_attributes({"a": [1, "x", True, None, {"b": 2.5}]}) == {
-        "a": {"L": [{"N": "1"}, {"S": "x"}, {"BOOL": True}, {"NULL": True}, {"M": {"b": {"N": "2.5"}}}]}
-    }
+def test_attribute_values_refuse_what_json_and_the_profile_table_do_not_hold() -> None:
     with pytest.raises(ValueError, match="unexpected DynamoDB attribute type SS"):
         from_attributes({"tags": {"SS": ["a"]}})
+    with pytest.raises(ValueError, match="Out of range float values are not JSON compliant"):
+        to_attributes({"engagement": float("nan")})
 
 
 def test_each_sync_bumps_the_version_and_writes_one_history_entry(dynamodb: Any) -> None:
