@@ -49,7 +49,7 @@ def sync(platform: Platform, body: SocialSyncRequest, request: Request) -> dict[
     return {
         "success": True,
         "message": f"Social media {platform.capitalize()} synced successfully",
-        "data": profile.to_wire(),
+        "profile": profile.to_wire(),
     }
 
 
