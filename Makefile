@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test unit integration lint typecheck openapi bench token invoke sync-now validate build clean java dynamodb-local
+.PHONY: setup run test unit integration lint typecheck openapi bench token invoke sync-now validate build clean java dynamodb-local chromium
 
 setup: $(STAMP)
 
@@ -15,14 +15,14 @@ $(STAMP): requirements-dev.txt shared/requirements.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-# The integration tests start DynamoDB Local, so `make test` installs it too.
-test: setup dynamodb-local
+# The integration tests start DynamoDB Local and the browser tests drive Chromium, so `make test` installs both.
+test: setup dynamodb-local chromium
 	$(PY) -m pytest
 
 unit: setup
 	$(PY) -m pytest tests/unit
 
-integration: setup dynamodb-local
+integration: setup dynamodb-local chromium
 	$(PY) -m pytest tests/integration
 
 lint: setup
@@ -58,6 +58,12 @@ java:
 	@command -v java >/dev/null || { \
 	  echo "Installing a Java 17 runtime for DynamoDB Local" >&2; \
 	  $(SUDO) apt-get update -qq >&2 && $(SUDO) apt-get install -y -qq openjdk-17-jre-headless >&2; }
+
+# The browser tests drive Debian's Chromium through Playwright (pointed at /usr/bin/chromium; no browser download).
+chromium:
+	@command -v chromium >/dev/null || { \
+	  echo "Installing Chromium for the browser tests" >&2; \
+	  $(SUDO) apt-get update -qq >&2 && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2; }
 
 $(NPM_STAMP): package.json package-lock.json
 	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq npm; } >&2
