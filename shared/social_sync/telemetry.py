@@ -31,7 +31,6 @@ import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -128,12 +127,15 @@ def event_not_published() -> None:
 # --- RapidAPI ---
 
 
-@dataclass
 class VendorCall:
     """What one RapidAPI request got: a status (None while no answer came) and the quota left."""
 
-    status: int | None = None
-    quota_remaining: float | None = None
+    # A plain class, not a dataclass: building a dataclass at import costs the HTTP functions' cold start.
+    __slots__ = ("quota_remaining", "status")
+
+    def __init__(self) -> None:
+        self.status: int | None = None
+        self.quota_remaining: float | None = None
 
     def answered(self, status: int, headers: Mapping[str, str]) -> None:
         """Record the answer's status and, when RapidAPI says it, the requests left in the plan."""
