@@ -59,7 +59,14 @@ def test_every_function_logs_json_into_its_own_log_group_with_a_retention(functi
     # Given the function as deployed
     properties = cfn(function)["Properties"]
     # Then it logs JSON into <Function>LogGroup ...
-    assert properties["LoggingConfig"] == {"LogFormat": "JSON", "LogGroup": {"Ref": f"{function}LogGroup"}}
+    assert properties["LoggingConfig"] == {
+        "LogFormat": "JSON",
+        "LogGroup": {"Ref": f"{function}LogGroup"},
+        # at the level LogLevel gives Powertools, so Lambda drops none of the lines it writes
+        "ApplicationLogLevel": {"Fn::FindInMap": ["ApplicationLogLevel", {"Ref": "LogLevel"}, "Lambda"]},
+    }
+    levels = template()["Mappings"]["ApplicationLogLevel"]
+    assert set(levels) == set(template()["Parameters"]["LogLevel"]["AllowedValues"])
     # ... a log group of this stack that keeps its logs for LogRetentionDays
     group = cfn(f"{function}LogGroup")
     assert group["Type"] == "AWS::Logs::LogGroup"
