@@ -17,7 +17,8 @@ def container_init() -> Iterator[None]:
     smaller ones) costs ≈30 ms of every cold start (`make bench`); frozen, later collections skip them.
     The price: the few cycles init leaves as garbage (under a thousand objects) are kept, not
     collected. So only the first init of a process freezes: one that loads many functions (the
-    tests, `make run`) would otherwise keep every earlier one's garbage too.
+    tests, `make run`) would otherwise keep every earlier one's garbage too. That first init also
+    registers what a SnapStart restore must redo (reseed_after_restore).
     """
     was_enabled = gc.isenabled()
     gc.disable()
