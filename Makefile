@@ -4,8 +4,11 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# checkov (make lint) in a venv of its own, like the SAM CLI's (see below).
+CHECKOV_VENV := .tools/checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: setup run test unit integration lint typecheck openapi bench token invoke sync-now validate build clean java dynamodb-local chromium
+.PHONY: setup run test unit integration lint typecheck openapi bench token invoke sync-now validate build deploy clean java dynamodb-local chromium
 
 setup: $(STAMP)
 
@@ -25,9 +28,11 @@ unit: setup
 integration: setup dynamodb-local chromium
 	$(PY) -m pytest tests/integration
 
-lint: setup
+# ruff, then checkov over template.yaml (.checkov.yaml: offline, and the findings skipped with their reasons).
+lint: setup $(CHECKOV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml
 
 typecheck: setup
 	$(VENV)/bin/mypy
@@ -107,6 +112,13 @@ $(SAM_STAMP): requirements-sam.txt
 	$(SAM_VENV)/bin/python -m pip install --quiet -r requirements-sam.txt
 	touch $@
 
+# checkov gets a venv of its own too (CHECKOV_VENV, above), for the same reason.
+$(CHECKOV_STAMP): requirements-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
+	touch $@
+
 # sam validate --lint: the SAM transform and cfn-lint, offline.
 validate: $(SAM_STAMP)
 	$(SAM) validate --lint
@@ -121,3 +133,17 @@ build: $(SAM_STAMP)
 	       "install it (e.g. \`pyenv install 3.13\`) and run make build again" >&2; exit 1; }; \
 	echo "sam build with $$(command -v python3.13)"; \
 	$(SAM) build
+
+# sam deploy of samconfig.toml's ENV section (dev or prod) after a build. The region is the AWS profile's or
+# AWS_REGION's, never a default. PARAMS="Key=Value ..." adds parameters to the section's parameter_overrides
+# (sam deploy's own --parameter-overrides would replace the whole list).
+deploy_overrides = $(shell $(PYTHON) -c 'import shlex, sys, tomllib; \
+  listed = tomllib.load(open("samconfig.toml", "rb"))[sys.argv[1]]["deploy"]["parameters"]; \
+  print(shlex.join(listed.get("parameter_overrides", []) + shlex.split(sys.argv[2])))' \
+  '$(ENV)' '$(subst ','\'',$(PARAMS))')
+
+deploy:
+	@test -n "$(ENV)" || { echo 'usage: make deploy ENV=dev|prod [PARAMS="Key=Value ..."]' >&2; exit 2; }
+	$(MAKE) --no-print-directory build
+	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam deploy --config-env $(ENV) \
+	  $(if $(PARAMS),--parameter-overrides $(deploy_overrides))

@@ -9,7 +9,9 @@ platform, and no process may write bytecode: /opt and /var/task are read-only in
 precompiled from the environment, as the Lambda runtime has it. One more row shows the same layer
 without its bytecode, as SAM's BuildMethod python3.13 would ship it, and two rows for comparison
 show what the functions' own cuts would give the others: the floor without boto3's import (the
-functions use botocore), and the peer initialised under container_init as the functions are.
+functions use botocore), and the peer initialised under container_init as the functions are. Two rows
+price observability: the X-Ray SDK switched on (imported and patching botocore and httpx at init), and
+the first metric a container emits, right after init.
 Prints median, min and max over the runs, each figure's ratio to the floor's and the peer's
 median, and the process's peak RSS.
 
@@ -58,6 +60,16 @@ HANDLER = "sys.path[:0] = [{folder!r}, {layer!r}]\nimport app"
 BOTOCORE_LABEL = "for comparison: botocore + DynamoDB client"
 BOTOCORE = 'import botocore.session\nbotocore.session.get_session().create_client("dynamodb")'
 PEER_PAUSED_LABEL = "for comparison: the peer, init under container_init"
+# What observability costs (template parameters XRaySdkTracing and MetricsNamespace): the X-Ray SDK's
+# import and patching at init where it is switched on, in an environment Powertools takes for Lambda's,
+# and the first metric a container emits (on its first request, timed here right after init).
+XRAY_LABEL = "functions/sync_tiktok, X-Ray SDK on (XRaySdkTracing=true)"
+XRAY = (
+    "import os\nos.environ.update(POWERTOOLS_TRACE_DISABLED='false', LAMBDA_TASK_ROOT={folder!r},"
+    " AWS_XRAY_CONTEXT_MISSING='IGNORE_ERROR')\n" + HANDLER
+)
+METRIC_LABEL = "functions/sync_tiktok, then its first metric"
+METRIC = HANDLER + "\nfrom social_sync import telemetry\ntelemetry.rejected(400)"
 PEER_PAUSED = (
     "sys.path[:0] = [{folder!r}, {layer!r}]\nfrom social_sync.startup import container_init\n"
     "with container_init():\n    import app"
@@ -137,11 +149,14 @@ def without_bytecode(layer: Path, into: Path) -> Path:
 
 
 def cases(layer: Path, bare_layer: Path) -> dict[str, str]:
-    """Probe bodies by label: the floor, every sync function, the layer without bytecode, the peer,
-    and the two comparisons."""
+    """Probe bodies by label: the floor, every sync function, the costs of tracing and metrics, the layer
+    without bytecode, the peer, and the two comparisons."""
     bodies = {FLOOR_LABEL: FLOOR}
     for name in SYNC_FUNCTIONS:
         bodies[f"functions/{name}"] = HANDLER.format(folder=str(ROOT / "functions" / name), layer=str(layer))
+    tiktok = str(ROOT / "functions" / "sync_tiktok")
+    bodies[XRAY_LABEL] = XRAY.format(folder=tiktok, layer=str(layer))
+    bodies[METRIC_LABEL] = METRIC.format(folder=tiktok, layer=str(layer))
     bodies[NO_BYTECODE_LABEL] = HANDLER.format(
         folder=str(ROOT / "functions" / "sync_tiktok"), layer=str(bare_layer)
     )

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel, ValidationError
 
-from social_sync import aws
+from social_sync import aws, telemetry
 from social_sync.errors import (
     AccountNotFound,
     ClientStatsRefused,
@@ -94,7 +94,7 @@ def serve(route: Route) -> LambdaHandler:
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return route.resolve(event, context)
 
-    return lambda_handler
+    return telemetry.traced(lambda_handler)
 
 
 def sync_api(platform: Platform) -> Route:
@@ -138,10 +138,11 @@ def _sync_api(
 
         def run() -> dict[str, Any]:
             requests = platforms_of(request)
-            readings, linked = request_readings(store, settings, user_id, requests, fetch, utc_now())
-            profile = sync_platforms(
-                store, settings, user_id, readings, utc_now, publisher=publisher, link=linked
-            )
+            with telemetry.syncing(requests, trigger="user"):
+                readings, linked = request_readings(store, settings, user_id, requests, fetch, utc_now())
+                profile = sync_platforms(
+                    store, settings, user_id, readings, utc_now, publisher=publisher, link=linked
+                )
             logger.info("platforms synced", extra={"user_id": user_id, "platforms": sorted(readings)})
             return _profile_response(profile, message)
 

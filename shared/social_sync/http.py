@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
+from social_sync import telemetry
 from social_sync.errors import DomainError, InvalidRequest, SyncTooSoon
 
 if TYPE_CHECKING:
@@ -88,6 +89,7 @@ class Route:
         # a domain error nobody gave a status is a bug on our side, so a 500.
         status = next((self._statuses[kind] for kind in type(error).__mro__ if kind in self._statuses), 500)
         logger.info("request refused", extra={"status": status, "reason": type(error).__name__})
+        telemetry.rejected(status)
         body: dict[str, Any] = {"success": False, "message": error.message}
         if isinstance(error, InvalidRequest) and error.errors:
             body["errors"] = [{"field": e.field, "message": e.message} for e in error.errors]

@@ -17,7 +17,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from pydantic import BaseModel, ConfigDict, Field
 
-from social_sync import aws
+from social_sync import aws, telemetry
 from social_sync.errors import DomainError
 from social_sync.models import Platform, utc_now
 from social_sync.notifications import StatsSyncedPublisher
@@ -99,18 +99,20 @@ def dispatcher(queue: RefreshQueue | None = None) -> LambdaHandler:
 
     @logger.inject_lambda_context(clear_state=True)
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        now = utc_now()
         report = dispatch_due_profiles(
             store,
             target,
-            utc_now(),
+            now,
             claim_seconds=settings.sync_claim_seconds,
             time_left=lambda: context.get_remaining_time_in_millis() / 1000,
         )
+        telemetry.dispatched(report, now)
         summary = {"dispatched": len(report.sent), "skipped": report.skipped, "deferred": report.deferred}
         logger.info("due profiles dispatched", extra=summary)
         return summary
 
-    return lambda_handler
+    return telemetry.traced(lambda_handler)
 
 
 def worker(fetch: AccountFetcher | None = None) -> LambdaHandler:
@@ -139,14 +141,17 @@ def worker(fetch: AccountFetcher | None = None) -> LambdaHandler:
             report = refresh_profile(store, settings, fetcher, message.user_id, utc_now, publisher=publisher)
         except RefreshIncomplete as incomplete:
             _log(incomplete.report)
+            telemetry.refresh_failed(incomplete.report)
             raise
         except DomainError as error:
+            telemetry.refresh_failed(None)
             logger.warning(
                 "profile refresh failed",
                 extra={"user_id": message.user_id, "reason": type(error).__name__, "detail": error.message},
             )
             raise
         except Exception as error:
+            telemetry.refresh_failed(None)
             # The type only, as at the HTTP edge; SQS delivers the message again either way.
             logger.error(
                 "profile refresh failed unexpectedly",
@@ -154,6 +159,7 @@ def worker(fetch: AccountFetcher | None = None) -> LambdaHandler:
             )
             raise
         _log(report)
+        telemetry.refreshed(report)
         return {"userId": report.user_id, "refreshed": report.refreshed}
 
     @logger.inject_lambda_context(clear_state=True)
@@ -173,7 +179,7 @@ def worker(fetch: AccountFetcher | None = None) -> LambdaHandler:
             )
         return dict(response)
 
-    return lambda_handler
+    return telemetry.traced(lambda_handler)
 
 
 def _log(report: RefreshReport) -> None:

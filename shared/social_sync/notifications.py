@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
+from social_sync import telemetry
 from social_sync.models import Profile, Source
 
 if TYPE_CHECKING:
@@ -15,7 +16,6 @@ if TYPE_CHECKING:
 
 EVENT_SOURCE = "social-sync"
 DETAIL_TYPE = "ProfileStatsSynced"
-METRIC_NAMESPACE = "SocialSync"
 
 logger = Logger(child=True)
 
@@ -61,10 +61,4 @@ class StatsSyncedPublisher:
 
 def _count_failure(reason: Any) -> None:
     logger.warning("stats event not published", extra={"reason": str(reason)})
-    # Imported here: only the failure path pays for the metrics utility.
-    from aws_lambda_powertools.metrics import MetricUnit, single_metric
-
-    with single_metric(
-        name="StatsEventPublishFailures", unit=MetricUnit.Count, value=1, namespace=METRIC_NAMESPACE
-    ):
-        pass
+    telemetry.event_not_published()

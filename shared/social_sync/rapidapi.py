@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from aws_lambda_powertools import Logger
 
+from social_sync import telemetry
 from social_sync.errors import AccountNotFound, RapidApiTimeout, RapidApiUnavailable
 from social_sync.providers import PROVIDERS, FetchedAccount, normalize_handle, parse_account
 
@@ -229,7 +230,7 @@ class RapidApiClient:
             headers = {"x-rapidapi-key": self._key.get(refresh=refresh_key), "x-rapidapi-host": endpoint.host}
             retry_after: float | None = None
             try:
-                status, body, retry_after = self._request(url, params, headers)
+                status, body, retry_after = self._request(platform, url, params, headers)
             except httpx.TimeoutException:
                 timed_out, status, body = True, None, b""
             except httpx.TransportError as error:
@@ -287,10 +288,14 @@ class RapidApiClient:
         )
 
     def _request(
-        self, url: str, params: dict[str, str], headers: dict[str, str]
+        self, platform: Platform, url: str, params: dict[str, str], headers: dict[str, str]
     ) -> tuple[int, bytes, float | None]:
         # Streamed, so an answer that will not end is cut at MAX_PAYLOAD_BYTES instead of filling memory.
-        with self._http.stream("GET", url, params=params, headers=headers) as response:
+        with (
+            telemetry.vendor_call(platform) as call,
+            self._http.stream("GET", url, params=params, headers=headers) as response,
+        ):
+            call.answered(response.status_code, response.headers)
             if response.status_code != 200:
                 return response.status_code, b"", retry_after_seconds(response.headers.get("retry-after"))
             body = bytearray()

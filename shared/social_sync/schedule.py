@@ -59,6 +59,9 @@ class DispatchReport:
     skipped: int = 0
     # Left for the next tick because the run was running out of time.
     deferred: bool = False
+    # Due profiles the index showed this run, and the earliest dispatch time among them (the schedule's lag).
+    due: int = 0
+    oldest_due: datetime | None = None
 
 
 def dispatch_due_profiles(
@@ -80,6 +83,9 @@ def dispatch_due_profiles(
     batch: list[str] = []
     until = now + timedelta(seconds=claim_seconds)
     for due in store.due_profiles(now):
+        report.due += 1
+        if report.oldest_due is None or due.dispatch_at < report.oldest_due:
+            report.oldest_due = due.dispatch_at
         if time_left() < reserve_seconds:
             report.deferred = True
             break

@@ -71,8 +71,9 @@ RUNTIME = "python3.13"
 
 
 @cache
-def translated() -> dict[str, Any]:
-    """The CloudFormation the SAM transform makes of template.yaml (in us-east-1, with no AWS call)."""
+def translated(parameters: tuple[tuple[str, str], ...] = ()) -> dict[str, Any]:
+    """The CloudFormation the SAM transform makes of template.yaml (in us-east-1, with no AWS call), given
+    these parameter values (name, value) or the defaults."""
     # A JSON round trip turns cfn-lint's node types into plain dicts and strings the translator copies freely.
     source = json.loads(json.dumps(copy.deepcopy(template())))
     for resource in source["Resources"].values():
@@ -82,7 +83,9 @@ def translated() -> dict[str, Any]:
             if isinstance(properties.get(key), str):
                 properties[key] = f"s3://sam-artifacts/{properties[key]}"
     translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name="us-east-1"))
-    result: dict[str, Any] = translator.translate(source, parameter_values={}, get_managed_policy_map=dict)
+    result: dict[str, Any] = translator.translate(
+        source, parameter_values=dict(parameters), get_managed_policy_map=dict
+    )
     return result
 
 
@@ -98,6 +101,15 @@ def http_api_body() -> dict[str, Any]:
 
 def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
+
+
+def live_alias(function: str) -> str:
+    """The logical id of the alias SAM publishes for a function (AutoPublishAlias), which events invoke."""
+    alias = f"{function}Alias{template()['Globals']['Function']['AutoPublishAlias']}"
+    resource = translated()["Resources"][alias]
+    assert resource["Type"] == "AWS::Lambda::Alias"
+    assert resource["Properties"]["FunctionName"] == {"Ref": function}
+    return alias
 
 
 def role_of(function: str) -> dict[str, Any]:
@@ -123,12 +135,14 @@ def test_design_route_is_on_the_http_api_and_invokes_its_function(
     integration = operation["x-amazon-apigateway-integration"]
     assert integration["type"] == "aws_proxy"
     assert integration["payloadFormatVersion"] == "2.0"
-    assert f"${{{function}.Arn}}" in integration["uri"]["Fn::Sub"]
+    # (through the function's published alias, which SnapStart needs)
+    target = live_alias(function)
+    assert f"${{{target}}}" in integration["uri"]["Fn::Sub"]
     # And API Gateway may invoke it on that route
     permissions = [
         p["Properties"]
         for p in cfn_resources("AWS::Lambda::Permission").values()
-        if p["Properties"]["FunctionName"] == {"Ref": function}
+        if p["Properties"]["FunctionName"] == {"Ref": target}
     ]
     assert any(
         f"/{method}{path}" in json.dumps(p["SourceArn"]) and p["Principal"] == "apigateway.amazonaws.com"
