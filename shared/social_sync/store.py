@@ -252,22 +252,16 @@ class DynamoProfileStore:
         """
         names = {f"#f{i}": name for i, name in enumerate(fields)}
         values = to_attributes({f":f{i}": value for i, value in enumerate(fields.values())})
-        values |= to_attributes(
-            {
-                ":now": format_timestamp(now),
-                ":uid": user_id,
-                ":stats": ProfileStats().to_wire(),
-                ":zero": 0,
-                ":one": 1,
-            }
-        )
+        values |= to_attributes({":now": format_timestamp(now), ":uid": user_id, ":zero": 0, ":one": 1})
         assignments = [f"{alias} = :f{i}" for i, alias in enumerate(names)] + [
             "userId = :uid",
             "updatedAt = :now",
             "createdAt = if_not_exists(createdAt, :now)",
-            "stats = if_not_exists(stats, :stats)",
             "version = if_not_exists(version, :zero) + :one",
         ]
+        if "stats" not in fields:  # (stats are given only with the version they were computed from)
+            values[":stats"] = to_attributes({"stats": ProfileStats().to_wire()})["stats"]
+            assignments.append("stats = if_not_exists(stats, :stats)")
         removals = []
         if auto_sync:
             values[":shard"] = {"S": sync_shard(user_id)}
