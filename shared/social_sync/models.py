@@ -309,7 +309,7 @@ class LinkedAccountRequest(RequestModel):
 class IssuedCode(WireModel):
     """A verification code as handed to the caller: the code itself is never stored."""
 
-    code: str
+    code: str = Field(examples=["SS-7KQ2M9XD"], pattern=r"^SS-[23456789A-HJ-NP-Z]{8}$")
     expires_at: Timestamp
     message: str
 
