@@ -186,12 +186,12 @@ def get_profile_api() -> Route:
 
 def update_profile_api() -> Route:
     """PUT /api/v1/profiles/me: change the caller's editable fields."""
-    _, store = _dependencies()
+    settings, store = _dependencies()
 
     def update(http: HttpRequest) -> dict[str, Any]:
         user_id = caller_id(http)
         changes = parse_body(http, ProfileUpdate)
-        profile = update_profile(store, user_id, changes, utc_now())
+        profile = update_profile(store, user_id, changes, utc_now(), attempts=settings.write_attempts)
         return _profile_response(profile, "Profile updated successfully")
 
     return Route("PUT", f"{API_PREFIX}/profiles/me", update, _STATUS)

@@ -315,7 +315,7 @@ def get_profile(store: ProfileStore, user_id: str) -> Profile:
 
 
 def update_profile(
-    store: ProfileStore, user_id: str, update: ProfileUpdate, now: datetime, *, attempts: int = 5
+    store: ProfileStore, user_id: str, update: ProfileUpdate, now: datetime, *, attempts: int
 ) -> Profile:
     """Set the editable fields the update carries; creates the profile if the user has none.
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from social_sync.errors import CodeNotUsable
+from social_sync.errors import CodeNotUsable, ConcurrentUpdateConflict
 from social_sync.models import Profile, VerificationState, VerificationWrite, VerifiedAccount, utc_now
 from social_sync.ownership import is_verified
 from social_sync.providers import FetchedAccount
@@ -542,3 +542,22 @@ def test_a_code_used_by_a_concurrent_verify_is_not_used_twice(dynamodb: Any) -> 
 
     assert item(dynamodb, "USER#alice", "PROFILE") is None
     assert item(dynamodb, "HANDLE#tiktok#charlidamelio", "OWNER") is None
+
+
+def test_a_profile_update_made_only_at_the_version_read_is_refused_once_the_profile_moved_on(
+    dynamodb: Any,
+) -> None:
+    # Given a profile written once (version 1), created under the condition "no profile yet" (0)
+    store = DynamoProfileStore(dynamodb, TABLE_NAME, history_retention_days=400, write_attempts=3)
+    now = utc_now()
+    assert store.update_fields("alice", {"bio": "a"}, now, expected_version=0).version == 1
+
+    # When an update expects the profile it read before that write
+    with pytest.raises(ConcurrentUpdateConflict):
+        store.update_fields("alice", {"bio": "b"}, now, expected_version=0)
+
+    # Then nothing changed; at the current version it goes through
+    current = store.get("alice")
+    assert current is not None
+    assert current.bio == "a"
+    assert store.update_fields("alice", {"bio": "c"}, now, expected_version=1).bio == "c"
