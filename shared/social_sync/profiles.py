@@ -225,12 +225,7 @@ def request_readings(
     for platform, handle in handles.items():
         ensure_cooldown_passed(profile, platform, now, settings.sync_cooldown_seconds)
         if settings.require_verified_accounts and not is_verified(profile, platform, handle):
-            raise AccountNotVerified(
-                f"This deployment syncs only accounts verified as yours, and {platform.capitalize()} "
-                f"account {handle} is not. Verify it: POST /api/v1/profiles/me/linked-accounts/{platform}"
-                f'/code with {{"handle": "{handle}"}}, put the code anywhere in the account\'s bio, then '
-                f"POST /api/v1/profiles/me/linked-accounts/{platform}/verify with the same body"
-            )
+            raise not_verified(platform, handle)
     linked = {}
     for platform, result in fetch_accounts(fetch, handles).items():
         if isinstance(result, DomainError):
@@ -238,6 +233,16 @@ def request_readings(
         readings[platform] = result.reading()
         linked[platform] = result.handle
     return readings, linked
+
+
+def not_verified(platform: str, handle: str) -> AccountNotVerified:
+    """The refusal of an account the caller has not verified, saying how to verify it."""
+    return AccountNotVerified(
+        f"This deployment syncs only accounts verified as yours, and {platform.capitalize()} "
+        f"account {handle} is not. Verify it: POST /api/v1/profiles/me/linked-accounts/{platform}"
+        f'/code with {{"handle": "{handle}"}}, put the code anywhere in the account\'s bio, then '
+        f"POST /api/v1/profiles/me/linked-accounts/{platform}/verify with the same body"
+    )
 
 
 def next_due_at(due: datetime, frequency: str, now: datetime) -> datetime:
@@ -276,6 +281,10 @@ def sync_platforms(
         moment = now()
         points = []
         for platform, reading in readings.items():
+            # Checked again on the profile being written: the account may have been taken over since.
+            handle = reading.handle
+            if settings.require_verified_accounts and handle and not is_verified(profile, platform, handle):
+                raise not_verified(platform, handle)
             profile, point = apply_sync(
                 profile,
                 user_id,

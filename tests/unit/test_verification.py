@@ -8,9 +8,17 @@ from typing import Any
 
 import pytest
 
-from social_sync.errors import CodeNotUsable, ConcurrentUpdateConflict
-from social_sync.models import Profile, VerificationState, VerificationWrite, VerifiedAccount, utc_now
+from social_sync.errors import AccountNotVerified, CodeNotUsable, ConcurrentUpdateConflict
+from social_sync.models import (
+    PlatformReading,
+    Profile,
+    VerificationState,
+    VerificationWrite,
+    VerifiedAccount,
+    utc_now,
+)
 from social_sync.ownership import is_verified
+from social_sync.profiles import sync_platforms
 from social_sync.providers import FetchedAccount
 from social_sync.schedule import linked_platforms
 from social_sync.settings import Settings
@@ -561,3 +569,18 @@ def test_a_profile_update_made_only_at_the_version_read_is_refused_once_the_prof
     assert current is not None
     assert current.bio == "a"
     assert store.update_fields("alice", {"bio": "c"}, now, expected_version=1).bio == "c"
+
+
+def test_required_verification_is_checked_again_on_the_profile_being_written(
+    dynamodb: Any, env: pytest.MonkeyPatch
+) -> None:
+    # Given a deployment that requires verification, and numbers fetched for an account that is not
+    # (or no longer, after a takeover between the check and the write) the caller's verified one
+    env.setenv("REQUIRE_VERIFIED_ACCOUNTS", "true")
+    store = DynamoProfileStore(dynamodb, TABLE_NAME, history_retention_days=400, write_attempts=3)
+    reading = PlatformReading(followers=5, source="rapidapi", handle="ninja")
+
+    # Then the write refuses them, and nothing is stored
+    with pytest.raises(AccountNotVerified):
+        sync_platforms(store, Settings.from_env(), "alice", {"twitch": reading}, utc_now)
+    assert store.get("alice") is None
