@@ -6,8 +6,10 @@ the bio each step of the story needs.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
@@ -135,3 +137,51 @@ def test_an_expired_code_is_refused_even_with_the_code_in_the_bio(
     assert "expired" in expired.json()["message"]
     assert fake.count() == 0
     assert api.request("GET", PROFILE, token=token).status == 404
+
+
+def test_users_verifying_one_account_at_once_leave_exactly_one_holder(
+    extra_api: Callable[[dict[str, str]], LocalStack], rapidapi: tuple[FakeRapidApi, str], user: str
+) -> None:
+    # Given six users, each with a code for the same Twitch channel and their own synced numbers,
+    # and every code in the channel's bio at once
+    fake, url = rapidapi
+    api = fetching_api(extra_api, url)
+    users = [f"{user}-{n}" for n in range(6)]
+    codes = []
+    for name in users:
+        synced = api.request("POST", f"{SYNC}/instagram", {"followers": 100}, token=api.token(name))
+        assert synced.status == 200, synced.body
+        issued = api.request("POST", f"{LINKED}/twitch/code", {"handle": "ninja"}, token=api.token(name))
+        assert issued.status == 200, issued.body
+        codes.append(issued.json()["code"])
+    fake.set_bio("twitch", "ninja", " ".join(codes), recorded="ninja")
+    start_together = threading.Barrier(len(users))
+
+    def verify(name: str) -> int:
+        start_together.wait()
+        return api.request(
+            "POST", f"{LINKED}/twitch/verify", {"handle": "ninja"}, token=api.token(name)
+        ).status
+
+    # When they all verify at the same moment
+    with ThreadPoolExecutor(max_workers=len(users)) as pool:
+        statuses = list(pool.map(verify, users))
+
+    # Then each verification landed whole (one after the other, each taking the channel over) or was
+    # refused as a retryable conflict; none was half written
+    print(f"\nsix verifies of one account at once: {statuses}")
+    assert set(statuses) <= {200, 503}, statuses
+    assert 200 in statuses
+    # And exactly one user holds the channel, with its numbers marked verified; everyone else who
+    # got it has it no longer, and every profile's totals are exact
+    holders = []
+    for name, status in zip(users, statuses, strict=True):
+        profile = api.request("GET", PROFILE, token=api.token(name)).json()["profile"]
+        breakdown = profile["stats"]["platformBreakdown"]
+        if "twitch" in (profile.get("verifiedAccounts") or {}):
+            holders.append(name)
+            assert breakdown["twitch"]["verified"] is True
+        elif status == 200:
+            assert breakdown["twitch"]["verified"] is False
+        assert profile["stats"]["totalFollowers"] == sum(entry["followers"] for entry in breakdown.values())
+    assert len(holders) == 1, holders
