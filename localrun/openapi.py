@@ -138,6 +138,12 @@ def wire_models(models: ModuleType) -> WireModels:
         model_config = ConfigDict(extra="forbid")
         success: Literal[True]
 
+    class VerificationCodeResponse(models.IssuedCode):  # type: ignore[name-defined,misc]
+        """A one-time code to put anywhere in the account's bio, and until when it can be verified."""
+
+        model_config = ConfigDict(extra="forbid")
+        success: Literal[True]
+
     class ErrorResponse(Envelope):
         """Every error the functions answer: a message for a person; per-field problems for validation."""
 
@@ -151,8 +157,20 @@ def wire_models(models: ModuleType) -> WireModels:
         message: str
 
     return WireModels(
-        requests=[models.SocialSyncRequest, models.SocialSyncAllRequest, models.ProfileUpdate],
-        responses=[SocialSyncResponse, ProfileResponse, HistoryResponse, ErrorResponse, GatewayError],
+        requests=[
+            models.SocialSyncRequest,
+            models.SocialSyncAllRequest,
+            models.ProfileUpdate,
+            models.LinkedAccountRequest,
+        ],
+        responses=[
+            SocialSyncResponse,
+            ProfileResponse,
+            HistoryResponse,
+            VerificationCodeResponse,
+            ErrorResponse,
+            GatewayError,
+        ],
         history_query=models.HistoryQuery,
     )
 
@@ -226,9 +244,12 @@ STATUS_TEXT = {
     400: "Bad input: not JSON, wrong types, out of range, no field given, unknown or read-only fields. "
     "Nothing was changed.",
     401: "No token, or one the JWT authorizer refuses (API Gateway answers before any function runs).",
-    403: "Client-reported numbers while the deployment accepts only numbers it fetches itself.",
+    403: "Client-reported numbers while the deployment accepts only numbers it fetches itself, or "
+    "(RequireVerifiedAccounts) a handle the caller has not verified; the message says how to verify it.",
     404: "No such account on the platform.",
     409: "A request with the same Idempotency-Key is still being processed.",
+    410: "No unused, unexpired code for this account: it expired, was used, or was never asked for. "
+    "Ask for a new one.",
     413: "The request body is over 16 KiB.",
     422: "This Idempotency-Key was already used with a different request body.",
     429: "This platform was synced less than SYNC_COOLDOWN_SECONDS ago; Retry-After says when to try again.",
@@ -254,6 +275,8 @@ class Operation:
     statuses: tuple[int, ...]
     request: str | None = None
     query: bool = False
+    # The path has a {platform} parameter: one of the platforms (another value is a 404).
+    platform_in_path: bool = False
     idempotent: bool = False
     status_text: Mapping[int, str] | None = None
 
@@ -295,6 +318,33 @@ def _operations(platforms: Sequence[str]) -> dict[tuple[str, str], Operation]:
             success="ProfileResponse",
             statuses=(400, 401, 413, 500, 503),
         ),
+        ("POST", "/api/v1/profiles/me/linked-accounts/{platform}/code"): Operation(
+            summary="A one-time code to put in the bio of the caller's account on the platform",
+            tag="verification",
+            request="LinkedAccountRequest",
+            success="VerificationCodeResponse",
+            statuses=(400, 401, 404, 413, 429, 500, 503),
+            platform_in_path=True,
+            status_text={
+                404: "No such platform.",
+                429: "Too many codes this hour (VerificationAttemptsPerHour); Retry-After says when to "
+                "try again.",
+            },
+        ),
+        ("POST", "/api/v1/profiles/me/linked-accounts/{platform}/verify"): Operation(
+            summary="Verify the account: the caller's code is in its bio, so it is the caller's",
+            tag="verification",
+            request="LinkedAccountRequest",
+            success="ProfileResponse",
+            statuses=(400, 401, 404, 410, 413, 422, 429, 500, 502, 503, 504),
+            platform_in_path=True,
+            status_text={
+                404: "No such platform, or no such account on it.",
+                422: "The code is not in the account's bio (yet); the message quotes the bio that was seen.",
+                429: "Too many verify attempts this hour (VerificationAttemptsPerHour); Retry-After says "
+                "when to try again.",
+            },
+        ),
         ("GET", "/api/v1/profiles/me/stats/history"): Operation(
             summary="The caller's data points in time order, and each platform's growth over the window",
             tag="history",
@@ -326,6 +376,8 @@ def _operation_object(route: RouteSpec, operation: Operation, query: list[dict[s
         "description": f"Served by {route.function_id} (template.yaml).",
     }
     parameters = list(query) if operation.query else []
+    if operation.platform_in_path:
+        parameters.append({"$ref": "#/components/parameters/platform"})
     if operation.idempotent:
         parameters.append({"$ref": "#/components/parameters/Idempotency-Key"})
     if parameters:
@@ -404,6 +456,7 @@ def build_document(template_path: Path = REPO_ROOT / "template.yaml") -> dict[st
             {"name": "sync", "description": "Save platform numbers into the caller's profile"},
             {"name": "profile", "description": "The caller's profile"},
             {"name": "history", "description": "Growth over time"},
+            {"name": "verification", "description": "Prove a linked account is the caller's with a bio code"},
         ],
         "paths": paths,
         "components": {
@@ -416,6 +469,13 @@ def build_document(template_path: Path = REPO_ROOT / "template.yaml") -> dict[st
                 }
             },
             "parameters": {
+                "platform": {
+                    "name": "platform",
+                    "in": "path",
+                    "required": True,
+                    "description": "The platform of the account.",
+                    "schema": {"type": "string", "enum": list(models.PLATFORMS)},
+                },
                 "Idempotency-Key": {
                     "name": "Idempotency-Key",
                     "in": "header",
@@ -423,7 +483,7 @@ def build_document(template_path: Path = REPO_ROOT / "template.yaml") -> dict[st
                     "description": "A retry with the same key and body gets the first response back; "
                     "the same key with another body is 422, while the first is still running 409.",
                     "schema": {"type": "string", "minLength": 1, "maxLength": 255},
-                }
+                },
             },
             "headers": {
                 "Retry-After": {

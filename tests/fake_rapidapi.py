@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -30,6 +31,13 @@ ENDPOINTS = {
     "instagram": ("instagram-looter2.p.rapidapi.com", "/profile", "username"),
 }
 _BY_HOST = {host: platform for platform, (host, _, _) in ENDPOINTS.items()}
+# platform -> where its recorded payloads keep the account's bio (what the providers read it from).
+BIO_PATHS: dict[str, tuple[str, ...]] = {
+    "tiktok": ("userInfo", "user", "signature"),
+    "twitter": ("result", "data", "user", "result", "legacy", "description"),
+    "twitch": ("data", "user", "description"),
+    "instagram": ("biography",),
+}
 
 
 def fixture(platform: str, name: str) -> bytes:
@@ -39,6 +47,17 @@ def fixture(platform: str, name: str) -> bytes:
 
 def fixture_json(platform: str, name: str) -> object:
     return json.loads(fixture(platform, name))
+
+
+def with_bio(platform: str, name: str, bio: str) -> bytes:
+    """The recorded answer `name` of `platform`, with the account's bio replaced by `bio`."""
+    payload = fixture_json(platform, name)
+    *parents, last = BIO_PATHS[platform]
+    target: Any = payload
+    for key in parents:
+        target = target[key]
+    target[last] = bio
+    return json.dumps(payload).encode()
 
 
 @dataclass(frozen=True)
@@ -91,6 +110,14 @@ class FakeRapidApi:
         """Answer `handle` with the fixture recorded for another handle (unique handles per test)."""
         with self._lock:
             self._aliases[(platform, handle)] = recorded
+
+    def set_bio(self, platform: str, handle: str, bio: str, recorded: str) -> None:
+        """Answer every request for `handle` with the fixture `recorded`, its bio replaced by `bio`."""
+        self.always(
+            platform,
+            handle,
+            Reply(200, with_bio(platform, recorded, bio), {"content-type": "application/json"}),
+        )
 
     def heal(self, platform: str, handle: str) -> None:
         """Forget the scripted replies for `handle`: its fixture answers again."""

@@ -21,7 +21,10 @@ from pydantic import BaseModel, ValidationError
 from social_sync import aws, telemetry
 from social_sync.errors import (
     AccountNotFound,
+    AccountNotVerified,
     ClientStatsRefused,
+    CodeNotInBio,
+    CodeNotUsable,
     ConcurrentUpdateConflict,
     DomainError,
     FieldError,
@@ -34,11 +37,14 @@ from social_sync.errors import (
     RequestInProgress,
     StoreUnavailable,
     SyncTooSoon,
+    TooManyAttempts,
     Unauthenticated,
+    UnknownPlatform,
 )
 from social_sync.http import HttpRequest, Route, logger
 from social_sync.models import (
     HistoryQuery,
+    LinkedAccountRequest,
     Platform,
     Profile,
     ProfileUpdate,
@@ -62,6 +68,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
     from social_sync.providers import FetchedAccount
+    from social_sync.verification_store import DynamoVerificationStore
 
 API_PREFIX = "/api/v1"
 MAX_BODY_BYTES = 16 * 1024
@@ -74,12 +81,17 @@ _STATUS: dict[type[DomainError], int] = {
     InvalidRequest: 400,
     Unauthenticated: 401,
     ClientStatsRefused: 403,
+    AccountNotVerified: 403,
     ProfileNotFound: 404,
     AccountNotFound: 404,
+    UnknownPlatform: 404,
     RequestInProgress: 409,
+    CodeNotUsable: 410,
     PayloadTooLarge: 413,
     IdempotencyKeyReused: 422,
+    CodeNotInBio: 422,
     SyncTooSoon: 429,
+    TooManyAttempts: 429,
     RapidApiUnavailable: 502,
     ConcurrentUpdateConflict: 503,
     StoreUnavailable: 503,
@@ -175,15 +187,61 @@ def get_profile_api() -> Route:
 
 def update_profile_api() -> Route:
     """PUT /api/v1/profiles/me: change the caller's editable fields."""
-    _, store = _dependencies()
+    settings, store = _dependencies()
 
     def update(http: HttpRequest) -> dict[str, Any]:
         user_id = caller_id(http)
         changes = parse_body(http, ProfileUpdate)
-        profile = update_profile(store, user_id, changes, utc_now())
+        profile = update_profile(store, user_id, changes, utc_now(), attempts=settings.write_attempts)
         return _profile_response(profile, "Profile updated successfully")
 
     return Route("PUT", f"{API_PREFIX}/profiles/me", update, _STATUS)
+
+
+LINKED_ACCOUNT = f"{API_PREFIX}/profiles/me/linked-accounts/{{platform}}"
+
+
+def linked_account_code_api() -> Route:
+    """POST /api/v1/profiles/me/linked-accounts/{platform}/code: a one-time code for the account's bio."""
+    # Imported here: the other functions never verify, and their cold starts should not pay for it.
+    from social_sync.verification import issue_code, known_platform
+
+    settings, store = _dependencies()
+    verifications = _verification_store(settings, store)
+
+    def issue(http: HttpRequest) -> dict[str, Any]:
+        user_id = caller_id(http)
+        platform = known_platform(http.path_parameters.get("platform"))
+        request = parse_body(http, LinkedAccountRequest)
+        issued = issue_code(verifications, settings, user_id, platform, request.handle, utc_now())
+        logger.info("verification code issued", extra={"user_id": user_id, "platform": platform})
+        return {"success": True, **issued.to_wire()}
+
+    return Route("POST", f"{LINKED_ACCOUNT}/code", issue, _STATUS)
+
+
+def verify_linked_account_api() -> Route:
+    """POST /api/v1/profiles/me/linked-accounts/{platform}/verify: the code is in the bio, so it is yours."""
+    # Imported here, as in linked_account_code_api: the other functions never verify.
+    from social_sync.verification import known_platform, verify_account
+
+    settings, store = _dependencies()
+    verifications = _verification_store(settings, store)
+    publisher = _publisher(settings)
+    fetch = _account_fetcher(settings)
+
+    def verify(http: HttpRequest) -> dict[str, Any]:
+        user_id = caller_id(http)
+        platform = known_platform(http.path_parameters.get("platform"))
+        request = parse_body(http, LinkedAccountRequest)
+        profile = verify_account(
+            verifications, settings, user_id, platform, request.handle, fetch, utc_now, publisher=publisher
+        )
+        handle = (profile.verified_accounts or {})[platform].handle
+        logger.info("linked account verified", extra={"user_id": user_id, "platform": platform})
+        return _profile_response(profile, f"{platform.capitalize()} account {handle} verified")
+
+    return Route("POST", f"{LINKED_ACCOUNT}/verify", verify, _STATUS)
 
 
 def caller_id(http: HttpRequest) -> str:
@@ -277,6 +335,14 @@ def _dependencies() -> tuple[Settings, DynamoProfileStore]:
         write_attempts=settings.write_attempts,
     )
     return settings, store
+
+
+def _verification_store(settings: Settings, profiles: DynamoProfileStore) -> DynamoVerificationStore:
+    from social_sync.verification_store import DynamoVerificationStore
+
+    return DynamoVerificationStore(
+        aws.dynamodb(), settings.table_name, profiles, write_attempts=settings.write_attempts
+    )
 
 
 Replayer = Callable[[HttpRequest, str, BaseModel, Callable[[], dict[str, Any]]], dict[str, Any]]

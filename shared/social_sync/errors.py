@@ -86,3 +86,27 @@ class RequestInProgress(DomainError):
 
 class IdempotencyKeyReused(DomainError):
     """An Idempotency-Key came back with a different body."""
+
+
+class UnknownPlatform(DomainError):
+    """A route's {platform} is not one this service knows."""
+
+
+class AccountNotVerified(DomainError):
+    """This deployment syncs only accounts the caller verified, and this one is not."""
+
+
+class CodeNotUsable(DomainError):
+    """No unused, unexpired verification code is waiting for this account: ask for a new one."""
+
+
+class CodeNotInBio(DomainError):
+    """The account's bio does not (yet) hold the caller's verification code."""
+
+
+class TooManyAttempts(DomainError):
+    """Too many verification codes or attempts in the current window."""
+
+    def __init__(self, message: str, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds

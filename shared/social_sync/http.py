@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 
 from social_sync import telemetry
-from social_sync.errors import DomainError, InvalidRequest, SyncTooSoon
+from social_sync.errors import DomainError, InvalidRequest, SyncTooSoon, TooManyAttempts
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -47,6 +47,11 @@ class HttpRequest:
         return dict(self.event.get("queryStringParameters") or {})
 
     @property
+    def path_parameters(self) -> dict[str, str]:
+        """The values of the route's {parameters}, as API Gateway matched them."""
+        return dict(self.event.get("pathParameters") or {})
+
+    @property
     def claims(self) -> dict[str, Any]:
         """The JWT claims the HTTP API's authorizer verified (empty when none reached us)."""
         authorizer = self.event.get("requestContext", {}).get("authorizer") or {}
@@ -70,8 +75,8 @@ class Route:
 
     def resolve(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         """The HTTP API response for one event."""
-        method = event.get("requestContext", {}).get("http", {}).get("method")
-        if (method, event.get("rawPath")) != (self.method, self.path):
+        # The route API Gateway matched, not the raw path: a stage or a base path would prefix that.
+        if event.get("routeKey") != f"{self.method} {self.path}":
             return json_response(404, {"success": False, "message": "No such route"})
         try:
             return json_response(200, self._handle(HttpRequest(event, context)))
@@ -94,7 +99,7 @@ class Route:
         if isinstance(error, InvalidRequest) and error.errors:
             body["errors"] = [{"field": e.field, "message": e.message} for e in error.errors]
         headers = {}
-        if isinstance(error, SyncTooSoon):
+        if isinstance(error, SyncTooSoon | TooManyAttempts):
             headers["Retry-After"] = str(error.retry_after_seconds)
         elif status == 503:
             headers["Retry-After"] = "1"

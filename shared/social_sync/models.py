@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, get_args
 
@@ -59,6 +60,11 @@ Handle = Annotated[
 ]
 Text = Annotated[str, Strict(), StringConstraints(strip_whitespace=True, max_length=100)]
 HttpUrl = Annotated[AnyHttpUrl, Field(max_length=2048)]
+
+
+def handle_key(handle: str) -> str:
+    """A handle as the platforms compare it: no leading @, no surrounding space, case-insensitive."""
+    return handle.strip().removeprefix("@").lower()
 
 
 class WireModel(BaseModel):
@@ -200,12 +206,23 @@ class ProfileUpdate(RequestModel):
 
 
 class PlatformStats(WireModel):
-    """One platform's numbers in the profile; a number nobody has reported yet is left out."""
+    """One platform's numbers in the profile; a number nobody has reported yet is left out.
+
+    `verified`: the numbers were fetched from the account the caller verified as theirs.
+    """
 
     followers: int | None = None
     engagement: float | None = None
     last_synced_at: Timestamp
     source: Source
+    verified: bool = False
+
+
+class VerifiedAccount(WireModel):
+    """A linked account the caller proved theirs with a bio code; it stays so until unlinked or taken over."""
+
+    handle: str
+    verified_at: Timestamp
 
 
 class ProfileStats(WireModel):
@@ -226,6 +243,8 @@ class Profile(WireModel):
     location: dict[str, str] | None = None
     social_links: dict[str, str] | None = None
     linked_accounts: dict[str, str] | None = None
+    # Left out until some linked account is verified (see social_sync.verification).
+    verified_accounts: dict[str, VerifiedAccount] | None = None
     sync_settings: dict[str, Any] | None = None
     stats: ProfileStats = Field(default_factory=ProfileStats)
     created_at: Timestamp
@@ -270,8 +289,66 @@ class HistoryPage(WireModel):
 
 
 class PlatformReading(BaseModel):
-    """Numbers for one platform that a sync brings in; None means "not reported, keep what is stored"."""
+    """Numbers for one platform that a sync brings in; None means "not reported, keep what is stored".
+
+    `handle` is the account fetched numbers came from (None for numbers a client sent).
+    """
 
     followers: Followers | None = None
     engagement: EngagementRate | None = None
     source: Source
+    handle: str | None = None
+
+
+class LinkedAccountRequest(RequestModel):
+    """The body of the linked-account code and verify routes: which account of the path's platform."""
+
+    handle: Handle
+
+
+class IssuedCode(WireModel):
+    """A verification code as handed to the caller: the code itself is never stored."""
+
+    code: str = Field(examples=["SS-7KQ2M9XD"], pattern=r"^SS-[23456789A-HJ-NP-Z]{8}$")
+    expires_at: Timestamp
+    message: str
+
+
+class VerificationCode(BaseModel):
+    """A code issued to a user for one platform account, as stored: only its hash is kept."""
+
+    handle: str
+    code_hash: str
+    issued_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+
+
+class HandleOwner(BaseModel):
+    """Who verified a platform account last: the one item per account that makes it one user's at a time."""
+
+    user_id: str
+    handle: str
+    verified_at: datetime
+
+
+@dataclass(frozen=True)
+class VerificationState:
+    """What a verification reads before it writes: the caller's code and profile, the account's owner."""
+
+    code: VerificationCode | None
+    owner: HandleOwner | None
+    profile: Profile | None
+    # The owner's profile, when someone else holds the account.
+    owner_profile: Profile | None
+
+
+@dataclass(frozen=True)
+class VerificationWrite:
+    """What a verification writes in one transaction (each item conditional on what was read)."""
+
+    profile: Profile
+    history: list[HistoryEntry]
+    owner: HandleOwner
+    # The previous owner's profile without the account, when it is taken over.
+    previous_owner_profile: Profile | None = None

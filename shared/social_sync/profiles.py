@@ -8,7 +8,14 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from social_sync.aggregates import EngagementAverage, average_engagement, total_followers
-from social_sync.errors import ClientStatsRefused, DomainError, ProfileNotFound, SyncTooSoon
+from social_sync.errors import (
+    AccountNotVerified,
+    ClientStatsRefused,
+    ConcurrentUpdateConflict,
+    DomainError,
+    ProfileNotFound,
+    SyncTooSoon,
+)
 from social_sync.models import (
     PLATFORMS,
     HistoryEntry,
@@ -25,6 +32,7 @@ from social_sync.models import (
     Source,
     Trigger,
 )
+from social_sync.ownership import is_verified, without_unlinked
 from social_sync.settings import Settings
 
 if TYPE_CHECKING:
@@ -45,9 +53,18 @@ class ProfileStore(Protocol):
         ...
 
     def update_fields(
-        self, user_id: str, fields: dict[str, object], now: datetime, *, auto_sync: bool | None = None
+        self,
+        user_id: str,
+        fields: dict[str, object],
+        now: datetime,
+        *,
+        auto_sync: bool | None = None,
+        expected_version: int | None = None,
     ) -> Profile:
-        """Set top-level fields; `auto_sync` True puts the profile on the refresh schedule, False off it."""
+        """Set top-level fields; `auto_sync` True puts the profile on the refresh schedule, False off it.
+
+        With `expected_version`, only if the profile is still at that version (else ConcurrentUpdateConflict).
+        """
         ...
 
     def history(
@@ -100,6 +117,7 @@ def apply_sync(
     """The profile with one platform's numbers merged in and its aggregates recomputed, and the history point.
 
     A number the reading leaves out keeps the stored one. A user with no profile gets one.
+    The numbers are marked verified when they were fetched from the account the user verified.
     Raises SyncTooSoon when the platform was synced less than `cooldown_seconds` ago.
     """
     if profile is None:
@@ -111,6 +129,7 @@ def apply_sync(
         engagement=reading.engagement if reading.engagement is not None else previous and previous.engagement,
         last_synced_at=now,
         source=reading.source,
+        verified=reading.handle is not None and is_verified(profile, platform, reading.handle),
     )
     breakdown = {**profile.stats.platform_breakdown, platform: entry}
     updated = profile.model_copy(update={"stats": compute_stats(breakdown, mode), "updated_at": now})
@@ -186,8 +205,9 @@ def request_readings(
 
     A numbers body gives the client's numbers (if the deployment accepts them); a handle body
     gives the numbers RapidAPI reports for that account, never any from the request. The
-    cooldown is checked before fetching, so a refused sync spends no RapidAPI request. If any
-    fetch fails, its error is raised and nothing is stored.
+    cooldown (and, where the deployment requires it, the account's verification) is checked
+    before fetching, so a refused sync spends no RapidAPI request. If any fetch fails, its error
+    is raised and nothing is stored.
     """
     readings = {
         platform: client_reading(settings, request)
@@ -202,8 +222,10 @@ def request_readings(
     if not handles:
         return readings, {}
     profile = store.get(user_id)
-    for platform in handles:
+    for platform, handle in handles.items():
         ensure_cooldown_passed(profile, platform, now, settings.sync_cooldown_seconds)
+        if settings.require_verified_accounts and not is_verified(profile, platform, handle):
+            raise not_verified(platform, handle)
     linked = {}
     for platform, result in fetch_accounts(fetch, handles).items():
         if isinstance(result, DomainError):
@@ -211,6 +233,16 @@ def request_readings(
         readings[platform] = result.reading()
         linked[platform] = result.handle
     return readings, linked
+
+
+def not_verified(platform: str, handle: str) -> AccountNotVerified:
+    """The refusal of an account the caller has not verified, saying how to verify it."""
+    return AccountNotVerified(
+        f"This deployment syncs only accounts verified as yours, and {platform.capitalize()} "
+        f"account {handle} is not. Verify it: POST /api/v1/profiles/me/linked-accounts/{platform}"
+        f'/code with {{"handle": "{handle}"}}, put the code anywhere in the account\'s bio, then '
+        f"POST /api/v1/profiles/me/linked-accounts/{platform}/verify with the same body"
+    )
 
 
 def next_due_at(due: datetime, frequency: str, now: datetime) -> datetime:
@@ -238,7 +270,8 @@ def sync_platforms(
 ) -> Profile:
     """Merge several platforms' numbers into a profile in one atomic write: all land or none.
 
-    In the same write, `link` records handles in linkedAccounts, and `advance_schedule` moves
+    In the same write, `link` records handles in linkedAccounts (linking another account than
+    the verified one ends that verification), and `advance_schedule` moves
     the profile's next scheduled refresh on by its frequency (the scheduled sync, once every
     linked platform is fresh). After the write, `publisher` (if any) announces it; it never
     fails or undoes the sync.
@@ -248,6 +281,10 @@ def sync_platforms(
         moment = now()
         points = []
         for platform, reading in readings.items():
+            # Checked again on the profile being written: the account may have been taken over since.
+            handle = reading.handle
+            if settings.require_verified_accounts and handle and not is_verified(profile, platform, handle):
+                raise not_verified(platform, handle)
             profile, point = apply_sync(
                 profile,
                 user_id,
@@ -262,8 +299,8 @@ def sync_platforms(
         if profile is None:
             raise ValueError("a sync carries at least one platform")
         if link:
-            profile = profile.model_copy(
-                update={"linked_accounts": {**(profile.linked_accounts or {}), **link}}
+            profile = without_unlinked(
+                profile.model_copy(update={"linked_accounts": {**(profile.linked_accounts or {}), **link}})
             )
         if advance_schedule and profile.sync_due_at is not None:
             frequency = str((profile.sync_settings or {}).get("frequency", "daily"))
@@ -286,14 +323,36 @@ def get_profile(store: ProfileStore, user_id: str) -> Profile:
     return profile
 
 
-def update_profile(store: ProfileStore, user_id: str, update: ProfileUpdate, now: datetime) -> Profile:
+def update_profile(
+    store: ProfileStore, user_id: str, update: ProfileUpdate, now: datetime, *, attempts: int
+) -> Profile:
     """Set the editable fields the update carries; creates the profile if the user has none.
 
     Turning syncSettings.autoSync on schedules a refresh now (unless one is already scheduled);
-    turning it off takes the profile off the schedule.
+    turning it off takes the profile off the schedule. A linkedAccounts change that unlinks a
+    verified account ends its verification in the same write, made only if the profile is still
+    the one read (else read again, up to `attempts` times).
     """
     auto_sync = update.sync_settings.auto_sync if update.sync_settings is not None else None
-    return store.update_fields(user_id, update.changes(), now, auto_sync=auto_sync)
+    if update.linked_accounts is None:
+        return store.update_fields(user_id, update.changes(), now, auto_sync=auto_sync)
+    for _ in range(attempts):
+        current = store.get(user_id)
+        changes = update.changes()
+        if current is not None and current.verified_accounts:
+            relinked = without_unlinked(
+                current.model_copy(update={"linked_accounts": update.linked_accounts})
+            )
+            if relinked.verified_accounts != current.verified_accounts:
+                changes["verifiedAccounts"] = relinked.to_wire().get("verifiedAccounts")
+                changes["stats"] = relinked.stats.to_wire()
+        # Conditional even when nothing is unverified: a verification landing in between must be seen.
+        expected = current.version if current is not None else 0
+        try:
+            return store.update_fields(user_id, changes, now, auto_sync=auto_sync, expected_version=expected)
+        except ConcurrentUpdateConflict:
+            continue
+    raise ConcurrentUpdateConflict("The profile is being changed by several requests at once; try again")
 
 
 def growth(first: HistoryEntry, last: HistoryEntry) -> PlatformGrowth:

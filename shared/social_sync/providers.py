@@ -13,6 +13,10 @@ tested against recorded payloads in tests/fixtures/rapidapi/.
 | twitch    | twitch-scraper2.p.rapidapi.com         | GET /api/channels/info?channel=<handle> |
 | instagram | instagram-looter2.p.rapidapi.com       | GET /profile?username=<handle>       |
 
+Each parser also reads the account's bio (TikTok `userInfo.user.signature`, Twitter
+`legacy.description`, Twitch `description`, Instagram `biography`): a verification code is looked
+for there (social_sync.verification).
+
 Instagram Looter answers with Instagram's own web profile object (`edge_followed_by.count`, and
 the latest posts under `edge_owner_to_timeline_media.edges`), which is what lets this service
 derive an engagement rate from recent posts.
@@ -43,6 +47,8 @@ MAX_COUNT = 10**13
 TIKTOK_NOT_FOUND = frozenset({10202, 10221})
 # Instagram engagement is averaged over at most this many of the latest posts (one profile page's worth).
 RECENT_POSTS = 12
+# Longer than any platform lets a bio be (Twitch's 300 characters is the longest of the four).
+MAX_BIO = 1000
 _HANDLE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 T = TypeVar("T")
 
@@ -72,8 +78,14 @@ def _http_url(value: Any) -> Any:
     return value if ok else None
 
 
+def _bio_text(value: Any) -> Any:
+    # A bio only ever serves the ownership check: cut a long one, and read any other type as no bio.
+    return value[:MAX_BIO] if isinstance(value, str) else None
+
+
 Text = Annotated[str | None, BeforeValidator(_short_text)]
 Url = Annotated[str | None, BeforeValidator(_http_url)]
+Bio = Annotated[str | None, BeforeValidator(_bio_text)]
 
 
 class FetchedAccount(BaseModel):
@@ -88,10 +100,14 @@ class FetchedAccount(BaseModel):
     display_name: str | None = None
     avatar: str | None = None
     verified: bool = False
+    # The account's bio / description, where a verification code is looked for.
+    bio: str | None = None
 
     def reading(self) -> PlatformReading:
-        """The numbers to store: fetched, so their source is "rapidapi"."""
-        return PlatformReading(followers=self.followers, engagement=self.engagement, source="rapidapi")
+        """The numbers to store: fetched, so their source is "rapidapi", from this account."""
+        return PlatformReading(
+            followers=self.followers, engagement=self.engagement, source="rapidapi", handle=self.handle
+        )
 
 
 class _Payload(BaseModel):
@@ -117,6 +133,7 @@ class _TikTokUser(_Payload):
     nickname: Text = None
     avatar_larger: Url = None
     verified: bool = False
+    signature: Bio = None
 
 
 class _TikTokUserInfo(_Payload):
@@ -161,6 +178,7 @@ def parse_tiktok(handle: str, payload: Any) -> FetchedAccount:
         user.nickname,
         user.avatar_larger,
         user.verified,
+        user.signature,
     )
 
 
@@ -175,6 +193,7 @@ class _TwitterLegacy(_Payload):
     name: Text = None
     profile_image_url_https: Url = None
     verified: bool = False
+    description: Bio = None
 
 
 class _TwitterCore(_Payload):
@@ -240,6 +259,7 @@ def parse_twitter(handle: str, payload: Any) -> FetchedAccount:
         _first(core.name, legacy.name),
         _first(found.avatar.image_url if found.avatar else None, legacy.profile_image_url_https),
         found.is_blue_verified or legacy.verified,
+        legacy.description,
     )
 
 
@@ -258,6 +278,7 @@ class _TwitchUser(_Payload):
     login: Text = None
     display_name: Text = None
     profile_image_url: Url = Field(default=None, alias="profileImageURL")
+    description: Bio = None
     followers: _TwitchFollowers | None = None
     roles: _TwitchRoles | None = None
 
@@ -283,7 +304,15 @@ def parse_twitch(handle: str, payload: Any) -> FetchedAccount:
         raise RapidApiUnavailable("RapidAPI's Twitch answer has no follower count")
     partner = bool(user.roles and user.roles.is_partner)
     return _account(
-        "twitch", handle, user.login, followers, None, user.display_name, user.profile_image_url, partner
+        "twitch",
+        handle,
+        user.login,
+        followers,
+        None,
+        user.display_name,
+        user.profile_image_url,
+        partner,
+        user.description,
     )
 
 
@@ -325,6 +354,7 @@ class _InstagramPayload(_Payload):
     username: Text = None
     full_name: Text = None
     is_verified: bool = False
+    biography: Bio = None
     profile_pic_url_hd: Url = None
     profile_pic_url: Url = None
     edge_followed_by: _InstagramCount | None = None
@@ -358,6 +388,7 @@ def parse_instagram(handle: str, payload: Any) -> FetchedAccount:
         page.full_name,
         _first(page.profile_pic_url_hd, page.profile_pic_url),
         page.is_verified,
+        page.biography,
     )
 
 
@@ -418,6 +449,7 @@ def _account(
     display_name: str | None,
     avatar: str | None,
     verified: bool,
+    bio: str | None,
 ) -> FetchedAccount:
     # The platform's own spelling of the handle when it gives one we could store, else the one asked for.
     handle = reported if reported is not None and _HANDLE.match(reported) else requested
@@ -433,6 +465,7 @@ def _account(
         display_name=display_name,
         avatar=avatar,
         verified=verified,
+        bio=bio,
     )
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from social_sync.errors import AccountNotFound, DomainError
 from social_sync.models import PLATFORMS, Platform, Profile
+from social_sync.ownership import verified_handle
 from social_sync.profiles import AccountFetcher, ProfileStore, StatsPublisher, fetch_accounts, sync_platforms
 
 if TYPE_CHECKING:
@@ -150,7 +151,7 @@ def refresh_profile(
         report.skipped = True
         return report
     handles = {}
-    for platform, handle in linked_platforms(profile):
+    for platform, handle in linked_platforms(profile, verified_only=settings.require_verified_accounts):
         if is_fresh(profile, platform, profile.sync_due_at, moment, settings.sync_cooldown_seconds):
             report.fresh.append(platform)
         else:
@@ -181,10 +182,18 @@ def refresh_profile(
     return report
 
 
-def linked_platforms(profile: Profile) -> Iterable[tuple[Platform, str]]:
-    """The profile's linked accounts on the platforms this service syncs, in a stable order."""
+def linked_platforms(profile: Profile, *, verified_only: bool = False) -> Iterable[tuple[Platform, str]]:
+    """The profile's linked accounts on the platforms this service syncs, in a stable order.
+
+    A verified account's handle is the one its owner proved; `verified_only` leaves out the others.
+    """
     linked = profile.linked_accounts or {}
-    return [(platform, linked[platform]) for platform in PLATFORMS if linked.get(platform)]
+    accounts = []
+    for platform in PLATFORMS:
+        handle = verified_handle(profile, platform) or (None if verified_only else linked.get(platform))
+        if handle:
+            accounts.append((platform, handle))
+    return accounts
 
 
 def is_fresh(profile: Profile, platform: str, due: datetime, now: datetime, cooldown_seconds: int) -> bool:

@@ -25,6 +25,12 @@ class Settings(BaseModel):
     allow_client_reported_stats: bool = True
     sync_cooldown_seconds: Annotated[int, Field(ge=0)] = 60
     history_retention_days: Annotated[int, Field(ge=1)] = 400
+    # Sync by handle (and the scheduled sync) only for accounts the caller verified with a bio code.
+    require_verified_accounts: bool = False
+    # How long a verification code may wait for its bio, and how many codes and how many verify
+    # attempts (each one upstream fetch) a user gets per hour, each counted on its own.
+    verification_code_ttl_seconds: Annotated[int, Field(ge=1, le=86_400)] = 900
+    verification_attempts_per_hour: Annotated[int, Field(ge=1, le=1000)] = 10
     # Unset (as in unit tests) turns the feature off.
     event_bus_name: str | None = None
     idempotency_table_name: str | None = None

@@ -154,10 +154,9 @@ class DynamoProfileStore:
             try:
                 with _translate_errors():
                     self._client.transact_write_items(
-                        TransactItems=[
-                            self._put_profile(saved, expected_version=current.version if current else None),
-                            *(self._put_history(user_id, entry, version) for entry in history),
-                        ]
+                        TransactItems=self.profile_writes(
+                            saved, current.version if current else None, history
+                        )
                     )
                 return saved
             except ClientError as error:
@@ -236,31 +235,33 @@ class DynamoProfileStore:
         return "sk", f"{HISTORY_PREFIX}{platform}#{low}", f"{HISTORY_PREFIX}{platform}#{high}"
 
     def update_fields(
-        self, user_id: str, fields: dict[str, Any], now: datetime, *, auto_sync: bool | None = None
+        self,
+        user_id: str,
+        fields: dict[str, Any],
+        now: datetime,
+        *,
+        auto_sync: bool | None = None,
+        expected_version: int | None = None,
     ) -> Profile:
         """Set top-level profile fields in one atomic update; creates the profile if there is none.
 
         `auto_sync` True puts the profile on the refresh schedule, due now unless it already is
-        scheduled; False takes it off; None leaves the schedule alone.
+        scheduled; False takes it off; None leaves the schedule alone. With `expected_version`
+        (0: no profile yet), the update is made only if the profile is still at that version,
+        else ConcurrentUpdateConflict.
         """
         names = {f"#f{i}": name for i, name in enumerate(fields)}
         values = to_attributes({f":f{i}": value for i, value in enumerate(fields.values())})
-        values |= to_attributes(
-            {
-                ":now": format_timestamp(now),
-                ":uid": user_id,
-                ":stats": ProfileStats().to_wire(),
-                ":zero": 0,
-                ":one": 1,
-            }
-        )
+        values |= to_attributes({":now": format_timestamp(now), ":uid": user_id, ":zero": 0, ":one": 1})
         assignments = [f"{alias} = :f{i}" for i, alias in enumerate(names)] + [
             "userId = :uid",
             "updatedAt = :now",
             "createdAt = if_not_exists(createdAt, :now)",
-            "stats = if_not_exists(stats, :stats)",
             "version = if_not_exists(version, :zero) + :one",
         ]
+        if "stats" not in fields:  # (stats are given only with the version they were computed from)
+            values[":stats"] = to_attributes({"stats": ProfileStats().to_wire()})["stats"]
+            assignments.append("stats = if_not_exists(stats, :stats)")
         removals = []
         if auto_sync:
             values[":shard"] = {"S": sync_shard(user_id)}
@@ -274,16 +275,37 @@ class DynamoProfileStore:
         expression = "SET " + ", ".join(assignments)
         if removals:
             expression += " REMOVE " + ", ".join(removals)
-        with _translate_errors():
-            response = self._client.update_item(
-                TableName=self._table,
-                Key={"pk": {"S": user_key(user_id)}, "sk": {"S": PROFILE_SK}},
-                UpdateExpression=expression,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-                ReturnValues="ALL_NEW",
-            )
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": {"pk": {"S": user_key(user_id)}, "sk": {"S": PROFILE_SK}},
+            "UpdateExpression": expression,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "ReturnValues": "ALL_NEW",
+        }
+        if expected_version is not None:
+            request["ConditionExpression"] = "attribute_not_exists(pk) OR version = :expected"
+            values[":expected"] = {"N": str(expected_version)}
+        try:
+            with _translate_errors():
+                response = self._client.update_item(**request)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise ConcurrentUpdateConflict("The profile changed while it was being updated") from error
+            raise
         return Profile.model_validate(from_attributes(response["Attributes"]))
+
+    def profile_writes(
+        self, profile: Profile, expected_version: int | None, history: list[HistoryEntry]
+    ) -> list[TransactWriteItemTypeDef]:
+        """The transaction items that save `profile` (at its new version) and its history entries.
+
+        The profile's put is conditional on the stored one being at `expected_version` (None: no profile yet).
+        """
+        return [
+            self._put_profile(profile, expected_version),
+            *(self._put_history(profile.user_id, entry, profile.version) for entry in history),
+        ]
 
     def _put_profile(self, profile: Profile, expected_version: int | None) -> TransactWriteItemTypeDef:
         item = to_attributes(
@@ -379,8 +401,13 @@ class DynamoProfileStore:
         return {"Put": {"TableName": self._table, "Item": to_attributes(item)}}
 
     def _backoff(self, attempt: int) -> None:
-        # Full jitter: spreads racing writers apart instead of letting them collide again in step.
-        self._sleep(random.uniform(0, min(1.0, 0.02 * 2**attempt)))  # noqa: S311 - jitter, not security
+        self._sleep(jitter_delay(attempt))
+
+
+def jitter_delay(attempt: int) -> float:
+    """Seconds to wait before retry `attempt` of a write that lost a race."""
+    # Full jitter: spreads racing writers apart instead of letting them collide again in step.
+    return random.uniform(0, min(1.0, 0.02 * 2**attempt))  # noqa: S311 - jitter, not security
 
 
 def encode_cursor(key: dict[str, Any]) -> str:

@@ -59,6 +59,7 @@ def test_the_seed_example_returns_exactly_the_documented_response(function: Any)
                         "engagement": 7.5,
                         "lastSyncedAt": stamp,
                         "source": "client",
+                        "verified": False,
                     }
                 },
                 "totalFollowers": 1000,

@@ -44,6 +44,8 @@ class Expected:
     # For a validation 400: the `field` of each entry of `errors`, in order ("a.b" also matches "a.b.c").
     # Empty: no `errors` key at all.
     error_fields: tuple[str, ...] = ()
+    # The caller was issued EVENT_CODE for the event's account, and the account's bio holds it.
+    given_code: bool = False
 
 
 # Error events run against an existing profile, so "nothing changed" also means "stored data untouched".
@@ -86,7 +88,17 @@ EXPECTED: dict[str, Expected] = {
         400, given_profile=True, error_fields=("niche", "syncSettings.autoSync")
     ),
     "get_stats_history_bad_query.json": Expected(400, given_profile=True, error_fields=("platform", "limit")),
+    # Verifying a linked account.
+    "linked_account_code.json": Expected(200),
+    "linked_account_verify.json": Expected(200, given_code=True),
+    "linked_account_code_unknown_platform.json": Expected(404, given_profile=True),
+    "linked_account_verify_no_code.json": Expected(410, given_profile=True),
 }
+# The code a given_code event's caller holds (a code's shape: SS- and 8 of 23456789A-HJ-NP-Z).
+EVENT_CODE = "SS-EVENTS23"
+LINKED_ACCOUNT_PATH = re.compile(
+    r"^/api/v1/profiles/me/linked-accounts/(?P<platform>[a-z]+)/(?P<action>code|verify)$"
+)
 
 Invoked = tuple[int, dict[str, Any], dict[str, str]]
 
@@ -273,6 +285,54 @@ def assert_profile_updated(event: dict[str, Any], body: dict[str, Any]) -> None:
     assert parse_timestamp(profile["createdAt"]) == parse_timestamp(profile["updatedAt"])
 
 
+def give_code(dynamodb: Any, rapidapi: FakeRapidApi, event: dict[str, Any]) -> None:
+    """Store EVENT_CODE for the event's caller and account, and put it in the account's recorded bio."""
+    from social_sync.models import VerificationCode, utc_now
+    from social_sync.store import DynamoProfileStore
+    from social_sync.verification import code_hash
+    from social_sync.verification_store import DynamoVerificationStore
+
+    match = LINKED_ACCOUNT_PATH.match(event["rawPath"])
+    assert match
+    platform, handle = match["platform"], request_body(event)["handle"]
+    profiles = DynamoProfileStore(dynamodb, TABLE_NAME, history_retention_days=400, write_attempts=3)
+    now = utc_now()
+    code = VerificationCode(
+        handle=handle, code_hash=code_hash(EVENT_CODE), issued_at=now, expires_at=now + timedelta(minutes=5)
+    )
+    DynamoVerificationStore(dynamodb, TABLE_NAME, profiles, write_attempts=3).put_code(
+        caller(event), platform, handle.lower(), code
+    )
+    rapidapi.set_bio(platform, handle, f"my bio {EVENT_CODE}", recorded=handle)
+
+
+def assert_linked_account(
+    event: dict[str, Any], body: dict[str, Any], before: list[dict[str, Any]], after: list[dict[str, Any]]
+) -> None:
+    """A code issued (its hash stored, the code nowhere), or an account verified and its numbers saved."""
+    match = LINKED_ACCOUNT_PATH.match(event["rawPath"])
+    assert match
+    platform, handle = match["platform"], request_body(event)["handle"]
+    if match["action"] == "code":
+        assert set(body) == {"success", "code", "expiresAt", "message"}
+        assert re.fullmatch(r"SS-[23456789A-HJ-NP-Z]{8}", body["code"]), body
+        assert body["code"] in body["message"]
+        assert parse_timestamp(body["expiresAt"]) > datetime.now(UTC)
+        assert body["code"] not in json.dumps(after)
+        assert f"VERIFY#CODE#{platform}#{handle}" in {item["sk"]["S"] for item in after}
+        return
+    profile = body["profile"]
+    assert profile["userId"] == caller(event)
+    assert profile["verifiedAccounts"][platform]["handle"] == handle
+    assert profile["linkedAccounts"][platform] == handle
+    entry = profile["stats"]["platformBreakdown"][platform]
+    assert (entry["source"], entry["verified"]) == ("rapidapi", True)
+    assert profile["stats"]["totalFollowers"] == entry["followers"]
+    owners = [item for item in after if item["pk"]["S"] == f"HANDLE#{platform}#{handle}"]
+    assert [item["userId"]["S"] for item in owners] == [caller(event)]
+    assert len(after) > len(before)
+
+
 def test_every_event_file_has_an_expected_status() -> None:
     # Given the sample events and the expectations above
     # Then each names the other: no event without an expected status, no expectation without its file
@@ -298,7 +358,12 @@ def test_event_is_an_http_api_payload_2_0_event(name: str) -> None:
     # Then it is what API Gateway's HTTP API sends a Lambda, for a route template.yaml declares
     function_for(event)
     assert event["version"] == "2.0"
-    assert event["routeKey"] == context["routeKey"] == f"{context['http']['method']} {event['rawPath']}"
+    route_path = event["routeKey"].partition(" ")[2]
+    assert event["routeKey"] == context["routeKey"] == f"{context['http']['method']} {route_path}"
+    # The route's {parameters} are what API Gateway matched in the raw path.
+    parameters = re.fullmatch(re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", route_path), event["rawPath"])
+    assert parameters is not None, (route_path, event["rawPath"])
+    assert event.get("pathParameters", {}) == parameters.groupdict()
     assert event["rawPath"] == context["http"]["path"]
     assert isinstance(event["rawQueryString"], str)
     # API Gateway sends queryStringParameters only when there is a query string.
@@ -334,6 +399,8 @@ def test_event_gets_its_documented_response(
     seeded = run(function, SEED_EVENT) if expected.given_profile else None
     if seeded:
         assert seeded[0] == 200, seeded
+    if expected.given_code:
+        give_code(dynamodb, rapidapi, event)
     before = table_items(dynamodb)
     started = datetime.now(UTC)
 
@@ -357,6 +424,8 @@ def test_event_gets_its_documented_response(
         assert after == before
     elif event["rawPath"] == PROFILE_PATH:
         assert_profile_updated(event, body)
+    elif LINKED_ACCOUNT_PATH.match(event["rawPath"]):
+        assert_linked_account(event, body, before, after)
     elif "usernameOrId" in request_body(event):
         assert_synced_by_handle(event, body, rapidapi)
     else:
@@ -390,6 +459,7 @@ def test_seed_tiktok_event_returns_exactly_the_documented_response(
                         "engagement": 7.5,
                         "lastSyncedAt": synced_at,
                         "source": "client",
+                        "verified": False,
                     }
                 },
                 "totalFollowers": 1000,

@@ -10,7 +10,7 @@ import pytest
 from social_sync.errors import AccountNotFound, RapidApiUnavailable
 from social_sync.models import MAX_FOLLOWERS
 from social_sync.providers import FetchedAccount, normalize_handle, parse_account
-from tests.fake_rapidapi import fixture_json
+from tests.fake_rapidapi import BIO_PATHS, fixture_json
 
 
 def recorded(platform: str, name: str) -> Any:
@@ -80,6 +80,7 @@ def test_twitter_reads_legacy_followers_and_the_current_core_and_avatar_blocks()
         "followers": 89_012_345,
         "engagement": None,
         "source": "rapidapi",
+        "handle": "NASA",
     }
 
 
@@ -220,3 +221,52 @@ def test_a_fetched_account_is_always_a_storable_reading() -> None:
 
     assert account.reading().engagement == 12.345679
     assert account.reading().source == "rapidapi"
+
+
+# What each recorded payload holds as the account's bio (tests/fixtures/rapidapi/).
+RECORDED_BIOS = {
+    ("tiktok", "charlidamelio"): "i don't know what to put here",
+    ("tiktok", "taylorswift"): "This is pretty much just a cat account",
+    ("twitter", "nasa"): "There's space for everybody. ✨",
+    ("twitch", "ninja"): "Professional Gamer and Streamer. Business inquiries: ninja@loaded.gg",
+    ("instagram", "nasa"): "Exploring the universe and our home planet.",
+    ("instagram", "privateaccount"): "",
+}
+
+
+@pytest.mark.parametrize(("platform", "name"), RECORDED_BIOS, ids=[f"{p}-{n}" for p, n in RECORDED_BIOS])
+def test_each_platform_reads_the_accounts_bio_from_its_recorded_payload(platform: Any, name: str) -> None:
+    # Given a recorded answer (TikTok signature, Twitter legacy.description, Twitch description,
+    # Instagram biography)
+    payload = recorded(platform, name)
+
+    # When it is parsed
+    account = parse_account(platform, name, payload)
+
+    # Then the account carries its bio as the platform shows it
+    assert account.bio == RECORDED_BIOS[(platform, name)]
+
+
+@pytest.mark.parametrize("platform", list(BIO_PATHS))
+def test_a_bio_is_read_from_the_platforms_own_field_and_nowhere_else(platform: Any) -> None:
+    # Given a recorded answer whose bio field says something no other field says
+    name = {"tiktok": "charlidamelio", "twitter": "nasa", "twitch": "ninja", "instagram": "nasa"}[platform]
+    payload = _set(recorded(platform, name), BIO_PATHS[platform], "proof SS-ABCD2345 here")
+
+    # Then that is the bio
+    assert parse_account(platform, name, payload).bio == "proof SS-ABCD2345 here"
+
+
+@pytest.mark.parametrize("value", [None, 42, ["a"], {"text": "a"}])
+def test_a_missing_or_odd_bio_is_no_bio_not_a_failed_fetch(value: Any) -> None:
+    payload = _set(recorded("twitch", "ninja"), BIO_PATHS["twitch"], value)
+
+    account = parse_account("twitch", "ninja", payload)
+
+    assert (account.bio, account.followers) == (None, 19_234_501)
+
+
+def test_an_overlong_bio_is_cut_rather_than_failing() -> None:
+    payload = _set(recorded("instagram", "nasa"), BIO_PATHS["instagram"], "b" * 50_000)
+
+    assert parse_account("instagram", "nasa", payload).bio == "b" * 1000

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import copy
 import json
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,8 @@ ROUTES: dict[str, tuple[str, str]] = {
     "UpdateProfileFunction": ("PUT", "/api/v1/profiles/me"),
     "SyncAllFunction": ("POST", "/api/v1/profiles/social-sync"),
     "GetStatsHistoryFunction": ("GET", "/api/v1/profiles/me/stats/history"),
+    "LinkedAccountCodeFunction": ("POST", "/api/v1/profiles/me/linked-accounts/{platform}/code"),
+    "VerifyLinkedAccountFunction": ("POST", "/api/v1/profiles/me/linked-accounts/{platform}/verify"),
 }
 
 # What each function may do in DynamoDB: the resource (a table, or "<table>/index/<name>") -> its actions.
@@ -53,7 +56,13 @@ DYNAMODB_ACCESS: dict[str, DynamoDBAccess] = {
     "SyncInstagramFunction": SYNC_ACCESS,
     "SyncAllFunction": SYNC_ACCESS,
     "GetProfileFunction": {"ProfilesTable": frozenset({"dynamodb:GetItem"})},
-    "UpdateProfileFunction": {"ProfilesTable": frozenset({"dynamodb:UpdateItem"})},
+    "UpdateProfileFunction": {"ProfilesTable": frozenset({"dynamodb:GetItem", "dynamodb:UpdateItem"})},
+    # A code: its hash put, the caller's count of codes updated.
+    "LinkedAccountCodeFunction": {"ProfilesTable": frozenset({"dynamodb:PutItem", "dynamodb:UpdateItem"})},
+    # A verify: reads, counts the attempt, then one transaction of an Update and Puts.
+    "VerifyLinkedAccountFunction": {
+        "ProfilesTable": frozenset({"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"})
+    },
     # One platform's history is a Query on the table's key; every platform's, on the HistoryByTime index.
     "GetStatsHistoryFunction": {
         "ProfilesTable": frozenset({"dynamodb:Query"}),
@@ -144,8 +153,10 @@ def test_design_route_is_on_the_http_api_and_invokes_its_function(
         for p in cfn_resources("AWS::Lambda::Permission").values()
         if p["Properties"]["FunctionName"] == {"Ref": target}
     ]
+    # (a {parameter} of the path is a wildcard in the permission's ARN)
+    arn_path = re.sub(r"\{[^}]+\}", "*", path)
     assert any(
-        f"/{method}{path}" in json.dumps(p["SourceArn"]) and p["Principal"] == "apigateway.amazonaws.com"
+        f"/{method}{arn_path}" in json.dumps(p["SourceArn"]) and p["Principal"] == "apigateway.amazonaws.com"
         for p in permissions
     ), permissions
 
