@@ -112,8 +112,9 @@ validate: $(SAM_STAMP)
 	$(SAM) validate --lint
 
 # sam build (cached, parallel: samconfig.toml) into .aws-sam/build. The layer is built for the functions'
-# runtime, so python3.13 must run: from PATH, else pyenv's (`pyenv prefix 3.13`).
-build: $(SAM_STAMP)
+# runtime, so python3.13 must run: from PATH, else pyenv's (`pyenv prefix 3.13`). DocsFunction ships
+# Swagger UI from node_modules (functions/docs/Makefile).
+build: $(SAM_STAMP) $(NPM_STAMP)
 	@if ! python3.13 --version >/dev/null 2>&1 && prefix="$$(pyenv prefix 3.13 2>/dev/null)"; then \
 	  export PATH="$$prefix/bin:$$PATH"; fi; \
 	python3.13 --version >/dev/null 2>&1 || { \

@@ -579,7 +579,8 @@ def build_document(template_path: Path = REPO_ROOT / "template.yaml") -> dict[st
                 "Generated from template.yaml and the layer's pydantic models by localrun/openapi.py."
             ),
         },
-        "servers": [{"url": "/", "description": "The API's base URL (stack output ApiUrl)"}],
+        # Relative: the docs page's requests go to the origin that served it, `make run` or ApiUrl.
+        "servers": [{"url": "/", "description": "This API (the origin serving this document)"}],
         "security": [{BEARER: []}],
         "tags": [
             {"name": "sync", "description": "Save platform numbers into the caller's profile"},

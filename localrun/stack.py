@@ -125,6 +125,7 @@ def _print_banner(settings: LocalSettings, api: LocalApi) -> None:
         "",
         f"Get a token:  {token_command}",
         f'Then:         curl -H "Authorization: Bearer $({token_command})" {profile_url}',
+        f"API docs:     {settings.api_url}/api/v1/docs (Swagger UI: Authorize with that token, Try it out)",
         f"Issuer:       {settings.issuer_url} (JWKS at {settings.issuer_url}/.well-known/jwks.json)",
         f"Ctrl-C stops the API and DynamoDB Local; data stays in {shown_dir}",
         "",

@@ -77,12 +77,17 @@ def requested_file(event: dict[str, Any]) -> DocsFile | None:
 
 
 def accepts_gzip(event: dict[str, Any]) -> bool:
-    """Whether the client said it takes a gzip-encoded body."""
+    """Whether the client said it takes a gzip-encoded body (gzip listed, with no weight of 0)."""
     headers = {str(name).lower(): str(value) for name, value in (event.get("headers") or {}).items()}
-    codings = headers.get("accept-encoding", "").lower().split(",")
-    return any(
-        coding.split(";")[0].strip() == "gzip" and "q=0" not in coding.replace(" ", "") for coding in codings
-    )
+    for coding in headers.get("accept-encoding", "").split(","):
+        name, *parameters = (part.strip().lower() for part in coding.split(";"))
+        if name == "gzip":
+            weights = [parameter.removeprefix("q=") for parameter in parameters if parameter.startswith("q=")]
+            try:
+                return not weights or float(weights[0]) > 0
+            except ValueError:
+                return False
+    return False
 
 
 def docs_handler(folder: Path) -> LambdaHandler:
