@@ -295,20 +295,25 @@ def _sync_error_examples(platform: str) -> dict[int, dict[str, Any]]:
 
 
 def _profile_example(numbers: Mapping[str, Mapping[str, Any]], **fields: Any) -> dict[str, Any]:
-    """The caller's profile after syncing `numbers` (platform -> followers and engagement) at EXAMPLE_TIME."""
+    """The caller's profile after syncing `numbers` (platform -> followers and engagement) at EXAMPLE_TIME.
+
+    The totals come from the layer's own functions (the layer is on sys.path: see load_layer_models).
+    """
+    from social_sync.aggregates import follower_weighted_engagement, total_followers
+    from social_sync.models import PlatformStats
+
     breakdown = {
         platform: {**values, "lastSyncedAt": EXAMPLE_TIME, "source": "client"}
         for platform, values in numbers.items()
     }
-    followers = sum(values["followers"] for values in numbers.values())
-    interactions = sum(values["followers"] * values["engagement"] for values in numbers.values())
+    stats = {platform: PlatformStats.model_validate(entry) for platform, entry in breakdown.items()}
     return {
         "userId": EXAMPLE_USER,
         **fields,
         "stats": {
             "platformBreakdown": breakdown,
-            "totalFollowers": followers,
-            "avgEngagement": round(interactions / followers, 2) if followers else 0,
+            "totalFollowers": total_followers(stats),
+            "avgEngagement": follower_weighted_engagement(stats),
         },
         "createdAt": EXAMPLE_TIME,
         "updatedAt": EXAMPLE_TIME,

@@ -265,18 +265,15 @@ def test_request_examples_are_bodies_the_models_accept_starting_with_the_seed(
             assert bodies[0] == {"followers": 1000, "engagement": 7.5}, route
 
 
-def test_profile_examples_are_what_the_models_serialize_with_the_aggregates_of_their_numbers(
-    document: dict[str, Any],
-) -> None:
-    from social_sync.aggregates import follower_weighted_engagement, total_followers
-
-    for path, item in document["paths"].items():
-        for method, operation in item.items():
-            example = operation["responses"]["200"]["content"]["application/json"]["example"]
-            if "profile" not in example:
-                continue
-            profile = models.Profile.model_validate(example["profile"])
-            assert profile.to_wire() == example["profile"], (method, path)
-            breakdown = profile.stats.platform_breakdown
-            assert profile.stats.total_followers == total_followers(breakdown), (method, path)
-            assert profile.stats.avg_engagement == follower_weighted_engagement(breakdown), (method, path)
+def test_profile_examples_are_what_the_profile_model_serializes(document: dict[str, Any]) -> None:
+    profiles = [
+        (method, path, example["profile"])
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        for example in [operation["responses"]["200"]["content"]["application/json"]["example"]]
+        if "profile" in example
+    ]
+    assert len(profiles) == 7  # every sync, the profile read and its update
+    for method, path, profile in profiles:
+        # Then the model reads it and writes it back unchanged: no key it does not know, none missing
+        assert models.Profile.model_validate(profile).to_wire() == profile, (method, path)
