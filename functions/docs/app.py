@@ -2,7 +2,10 @@
 
 from pathlib import Path
 
-from social_sync.docs import docs_handler
+from social_sync.startup import container_init
 
-# The page, Swagger UI's files and the document sit beside this module (functions/docs/Makefile).
-lambda_handler = docs_handler(Path(__file__).parent)
+with container_init():
+    from social_sync.docs import docs_handler
+
+    # The page, Swagger UI's files and the document sit beside this module (functions/docs/Makefile).
+    lambda_handler = docs_handler(Path(__file__).parent)

@@ -62,7 +62,7 @@ def test_every_function_imports_from_its_folder_the_layer_and_the_runtime_alone(
     for name in RUNTIME_PACKAGES:
         (runtime / name).symlink_to(site_packages / name)
     folders = sorted(path.parent for path in (ROOT / "functions").glob("*/app.py"))
-    assert len(folders) == 10
+    assert len(folders) == 11  # eight routes, two scheduled-sync jobs, the docs
     # When each function's app.py is imported, as Lambda does, with no site-packages and no bytecode
     # written, and every module of the layer is imported too (those the routes load on first use)
     probe = """
