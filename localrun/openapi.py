@@ -41,8 +41,9 @@ DOCUMENT_FILE = REPO_ROOT / "openapi.json"
 SCHEMAS = "#/components/schemas/"
 BEARER = "bearerAuth"
 AUTHORIZE_HOWTO = (
-    "Locally (`make run`), `make token SUB=alice` prints a token for user alice (valid for an hour; "
-    "give it the same `PORT` as `make run`). Deployed, use a token the stack's authorizer accepts "
+    "Locally (`make run`), `make token SUB=alice` prints a token for user alice, valid for an hour "
+    "(run it with the same settings as `make run`, `PORT` and the like). Deployed, use a token the "
+    "stack's authorizer accepts "
     "(see the README's Deploying section). Click **Authorize** and paste the token alone, without "
     "`Bearer `."
 )
