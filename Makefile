@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# npm packages (package.json): DynamoDB Local's jar, and Swagger UI's files for the docs page.
+NPM_STAMP := node_modules/.installed
 # checkov (make lint) in a venv of its own, like the SAM CLI's (see below).
 CHECKOV_VENV := .tools/checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
@@ -22,7 +24,8 @@ $(STAMP): requirements-dev.txt shared/requirements.txt
 test: setup dynamodb-local chromium
 	$(PY) -m pytest
 
-unit: setup
+# The docs function's tests serve Swagger UI's files from node_modules.
+unit: setup $(NPM_STAMP)
 	$(PY) -m pytest tests/unit
 
 integration: setup dynamodb-local chromium
@@ -55,7 +58,6 @@ clean:
 
 # --- Local run: DynamoDB Local (a jar from npm, run on Java 17) and the local API. ---
 # Data and the local issuer's key live in .local/ (git-ignored) and outlive a run.
-NPM_STAMP := node_modules/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # DynamoDB Local needs a Java runtime; a fresh Debian machine gets one from apt.
@@ -124,8 +126,9 @@ validate: $(SAM_STAMP)
 	$(SAM) validate --lint
 
 # sam build (cached, parallel: samconfig.toml) into .aws-sam/build. The layer is built for the functions'
-# runtime, so python3.13 must run: from PATH, else pyenv's (`pyenv prefix 3.13`).
-build: $(SAM_STAMP)
+# runtime, so python3.13 must run: from PATH, else pyenv's (`pyenv prefix 3.13`). DocsFunction ships
+# Swagger UI from node_modules (functions/docs/Makefile).
+build: $(SAM_STAMP) $(NPM_STAMP)
 	@if ! python3.13 --version >/dev/null 2>&1 && prefix="$$(pyenv prefix 3.13 2>/dev/null)"; then \
 	  export PATH="$$prefix/bin:$$PATH"; fi; \
 	python3.13 --version >/dev/null 2>&1 || { \

@@ -35,9 +35,18 @@ if TYPE_CHECKING:
     from types import ModuleType
 
 OPENAPI_PATH = "/api/v1/openapi.json"
+# Serves the docs page (Swagger UI over this document) and the document itself, without a token.
+DOCS_FUNCTION = "DocsFunction"
 DOCUMENT_FILE = REPO_ROOT / "openapi.json"
 SCHEMAS = "#/components/schemas/"
 BEARER = "bearerAuth"
+AUTHORIZE_HOWTO = (
+    "Locally (`make run`), `make token SUB=alice` prints a token for user alice, valid for an hour "
+    "(run it with the same settings as `make run`, `PORT` and the like). Deployed, use a token the "
+    "stack's authorizer accepts "
+    "(see the README's Deploying section). Click **Authorize** and paste the token alone, without "
+    "`Bearer `."
+)
 
 
 class UndocumentedRoute(Exception):
@@ -243,7 +252,7 @@ def query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
 STATUS_TEXT = {
     400: "Bad input: not JSON, wrong types, out of range, no field given, unknown or read-only fields. "
     "Nothing was changed.",
-    401: "No token, or one the JWT authorizer refuses (API Gateway answers before any function runs).",
+    401: "No token, or one the authorizer refuses (API Gateway answers before any function runs).",
     403: "Client-reported numbers while the deployment accepts only numbers it fetches itself, or "
     "(RequireVerifiedAccounts) a handle the caller has not verified; the message says how to verify it.",
     404: "No such account on the platform.",
@@ -264,6 +273,129 @@ SYNC_STATUSES = (400, 401, 403, 404, 409, 413, 422, 429, 500, 502, 503, 504)
 GATEWAY_STATUSES = {401, 413, 500}
 RETRY_AFTER_STATUSES = {429, 503}
 
+# --- Examples: what the docs page shows, and fills "Try it out" with (the first request example). ------
+# tests/localrun/test_openapi.py holds each one against its schema and the models that make it.
+
+EXAMPLE_USER = "alice"
+EXAMPLE_TIME = "2026-11-23T10:00:00.000Z"
+# The seed sync (events/sync_tiktok.json) and a second platform for "sync all".
+SEED_NUMBERS = {"followers": 1000, "engagement": 7.5}
+SECOND_NUMBERS = {"followers": 250, "engagement": 2.5}
+EXAMPLE_HANDLE = "charlidamelio"
+
+
+def _error(message: str, *field_messages: tuple[str, str]) -> dict[str, Any]:
+    body: dict[str, Any] = {"success": False, "message": message}
+    if field_messages:
+        body["errors"] = [{"field": field, "message": text} for field, text in field_messages]
+    return body
+
+
+ERROR_EXAMPLES: dict[int, dict[str, Any]] = {
+    400: _error(
+        "Invalid request body: followers: must be a whole number", ("followers", "must be a whole number")
+    ),
+    401: {"message": "Unauthorized"},
+    403: _error("This deployment only accepts numbers it fetches itself; send usernameOrId instead"),
+    409: _error("A request with this Idempotency-Key is still being processed"),
+    413: _error("The request body is over 16 KiB"),
+    422: _error("This Idempotency-Key was already used with a different request body"),
+    500: _error("Something went wrong on our side; try again later"),
+    503: _error("The database is unavailable right now; nothing was changed, try again"),
+}
+
+
+def _sync_error_examples(platform: str) -> dict[int, dict[str, Any]]:
+    """The errors of a sync that name the platform, as the layer words them."""
+    name = platform.capitalize()
+    return {
+        404: _error(f"No {name} account {EXAMPLE_HANDLE} was found"),
+        429: _error(f"{name} was synced less than the cooldown ago; try again in 42 seconds"),
+        502: _error(f"RapidAPI is failing for {name} right now; nothing was changed"),
+        504: _error(f"RapidAPI did not answer in time for {name}; nothing was changed"),
+    }
+
+
+def _profile_example(numbers: Mapping[str, Mapping[str, Any]], **fields: Any) -> dict[str, Any]:
+    """The caller's profile after syncing `numbers` (platform -> followers and engagement) at EXAMPLE_TIME.
+
+    The totals come from the layer's own functions (the layer is on sys.path: see load_layer_models).
+    """
+    from social_sync.aggregates import follower_weighted_engagement, total_followers
+    from social_sync.models import PlatformStats
+
+    breakdown = {
+        platform: {**values, "lastSyncedAt": EXAMPLE_TIME, "source": "client", "verified": False}
+        for platform, values in numbers.items()
+    }
+    stats = {platform: PlatformStats.model_validate(entry) for platform, entry in breakdown.items()}
+    return {
+        "userId": EXAMPLE_USER,
+        **fields,
+        "stats": {
+            "platformBreakdown": breakdown,
+            "totalFollowers": total_followers(stats),
+            "avgEngagement": follower_weighted_engagement(stats),
+        },
+        "createdAt": EXAMPLE_TIME,
+        "updatedAt": EXAMPLE_TIME,
+    }
+
+
+EXAMPLE_CODE = "SS-7KQ2M9XD"
+CODE_EXPIRY = "2026-11-23T10:15:00.000Z"
+
+
+def _verified_profile_example() -> dict[str, Any]:
+    """The profile after verifying the TikTok account: its numbers fetched, marked verified."""
+    profile = _profile_example({"tiktok": SEED_NUMBERS}, linkedAccounts={"tiktok": EXAMPLE_HANDLE})
+    profile["stats"]["platformBreakdown"]["tiktok"].update(source="rapidapi", verified=True)
+    profile["verifiedAccounts"] = {"tiktok": {"handle": EXAMPLE_HANDLE, "verifiedAt": EXAMPLE_TIME}}
+    return profile
+
+
+PROFILE_UPDATE_EXAMPLE = {
+    "displayName": "Alice",
+    "bio": "Dance and comedy, new videos every Friday",
+    "niche": ["dance", "comedy"],
+    "location": {"city": "Norwalk", "country": "US"},
+    "linkedAccounts": {"tiktok": EXAMPLE_HANDLE},
+    "syncSettings": {"autoSync": True, "frequency": "daily"},
+}
+LATER_TIME = "2026-11-30T10:00:00.000Z"
+HISTORY_EXAMPLE = {
+    "success": True,
+    "history": [
+        {
+            "platform": "tiktok",
+            **SEED_NUMBERS,
+            "source": "client",
+            "trigger": "user",
+            "syncedAt": EXAMPLE_TIME,
+        },
+        {
+            "platform": "tiktok",
+            "followers": 1250,
+            "engagement": 7.8,
+            "source": "rapidapi",
+            "trigger": "schedule",
+            "syncedAt": LATER_TIME,
+        },
+    ],
+    "growth": {
+        "tiktok": {
+            "pointsFrom": EXAMPLE_TIME,
+            "pointsTo": LATER_TIME,
+            "followersFirst": 1000,
+            "followersLast": 1250,
+            "followersChange": 250,
+            "followersChangePercent": 25.0,
+            "engagementFirst": 7.5,
+            "engagementLast": 7.8,
+        }
+    },
+}
+
 
 @dataclass(frozen=True)
 class Operation:
@@ -279,6 +411,11 @@ class Operation:
     platform_in_path: bool = False
     idempotent: bool = False
     status_text: Mapping[int, str] | None = None
+    # Request examples by name (the first fills "Try it out"), the 200 body, and error bodies that
+    # differ from ERROR_EXAMPLES.
+    request_examples: Mapping[str, Any] | None = None
+    success_example: Mapping[str, Any] | None = None
+    error_examples: Mapping[int, Any] | None = None
 
 
 def _operations(platforms: Sequence[str]) -> dict[tuple[str, str], Operation]:
@@ -291,6 +428,19 @@ def _operations(platforms: Sequence[str]) -> dict[tuple[str, str], Operation]:
             success="SocialSyncResponse",
             statuses=SYNC_STATUSES,
             idempotent=True,
+            request_examples={
+                "numbers": {"summary": "Numbers the app fetched", "value": SEED_NUMBERS},
+                "handle": {
+                    "summary": "A handle: the service fetches the numbers from RapidAPI",
+                    "value": {"usernameOrId": EXAMPLE_HANDLE},
+                },
+            },
+            success_example={
+                "success": True,
+                "message": f"Social media {platform.capitalize()} synced successfully",
+                "profile": _profile_example({platform: SEED_NUMBERS}),
+            },
+            error_examples=_sync_error_examples(platform),
         )
         for platform in platforms
     }
@@ -303,6 +453,29 @@ def _operations(platforms: Sequence[str]) -> dict[tuple[str, str], Operation]:
             success="SocialSyncResponse",
             statuses=SYNC_STATUSES,
             idempotent=True,
+            request_examples={
+                "numbers": {
+                    "summary": "Two platforms' numbers",
+                    "value": {"platforms": {"tiktok": SEED_NUMBERS, "twitch": SECOND_NUMBERS}},
+                },
+                "mixed": {
+                    "summary": "Numbers for one platform, a handle to fetch for another",
+                    "value": {"platforms": {"tiktok": SEED_NUMBERS, "instagram": {"usernameOrId": "charli"}}},
+                },
+            },
+            success_example={
+                "success": True,
+                "message": "Social media synced successfully",
+                "profile": _profile_example({"tiktok": SEED_NUMBERS, "twitch": SECOND_NUMBERS}),
+            },
+            error_examples={
+                **_sync_error_examples(platforms[0]),
+                400: _error(
+                    "Invalid request body: platforms.youtube: must be one of 'tiktok', 'twitch', 'twitter' "
+                    "or 'instagram'",
+                    ("platforms.youtube", "must be one of 'tiktok', 'twitch', 'twitter' or 'instagram'"),
+                ),
+            },
         ),
         ("GET", "/api/v1/profiles/me"): Operation(
             summary="The caller's profile",
@@ -310,6 +483,10 @@ def _operations(platforms: Sequence[str]) -> dict[tuple[str, str], Operation]:
             success="ProfileResponse",
             statuses=(401, 404, 500, 503),
             status_text={404: "No profile yet: sync a platform or update the profile to create it."},
+            success_example={"success": True, "profile": _profile_example({"tiktok": SEED_NUMBERS})},
+            error_examples={
+                404: _error("No profile yet: sync a platform or update your profile to create it")
+            },
         ),
         ("PUT", "/api/v1/profiles/me"): Operation(
             summary="Change the caller's editable profile fields (creates the profile if there is none)",
@@ -317,6 +494,15 @@ def _operations(platforms: Sequence[str]) -> dict[tuple[str, str], Operation]:
             request="ProfileUpdate",
             success="ProfileResponse",
             statuses=(400, 401, 413, 500, 503),
+            request_examples={"profile": {"summary": "Editable fields", "value": PROFILE_UPDATE_EXAMPLE}},
+            success_example={
+                "success": True,
+                "message": "Profile updated successfully",
+                "profile": _profile_example({"tiktok": SEED_NUMBERS}, **PROFILE_UPDATE_EXAMPLE),
+            },
+            error_examples={
+                400: _error("Invalid request body: stats: is read-only", ("stats", "is read-only"))
+            },
         ),
         ("POST", "/api/v1/profiles/me/linked-accounts/{platform}/code"): Operation(
             summary="A one-time code to put in the bio of the caller's account on the platform",
@@ -325,6 +511,22 @@ def _operations(platforms: Sequence[str]) -> dict[tuple[str, str], Operation]:
             success="VerificationCodeResponse",
             statuses=(400, 401, 404, 413, 429, 500, 503),
             platform_in_path=True,
+            request_examples={
+                "handle": {"summary": "The caller's account", "value": {"handle": EXAMPLE_HANDLE}}
+            },
+            success_example={
+                "success": True,
+                "code": EXAMPLE_CODE,
+                "expiresAt": CODE_EXPIRY,
+                "message": f"Put {EXAMPLE_CODE} anywhere in the bio of Tiktok account {EXAMPLE_HANDLE}, then "
+                f"verify before {CODE_EXPIRY}",
+            },
+            error_examples={
+                404: _error(
+                    "There is no platform 'myspace' here; use one of tiktok, twitch, twitter, instagram"
+                ),
+                429: _error("Too many verification codes this hour (at most 10); try again in 1800 seconds"),
+            },
             status_text={
                 404: "No such platform.",
                 429: "Too many codes this hour (VerificationAttemptsPerHour); Retry-After says when to "
@@ -338,6 +540,25 @@ def _operations(platforms: Sequence[str]) -> dict[tuple[str, str], Operation]:
             success="ProfileResponse",
             statuses=(400, 401, 404, 410, 413, 422, 429, 500, 502, 503, 504),
             platform_in_path=True,
+            request_examples={
+                "handle": {"summary": "The caller's account", "value": {"handle": EXAMPLE_HANDLE}}
+            },
+            success_example={"success": True, "profile": _verified_profile_example()},
+            error_examples={
+                **_sync_error_examples("tiktok"),
+                410: _error(
+                    f"The code for Tiktok account {EXAMPLE_HANDLE} was already used; ask for a new one "
+                    "(POST /api/v1/profiles/me/linked-accounts/tiktok/code)"
+                ),
+                422: _error(
+                    f"Your code is not in the bio of Tiktok account {EXAMPLE_HANDLE} yet. Its bio reads: "
+                    "“Dance and comedy”. Put the code anywhere in the bio, save it, and try again "
+                    "(a platform can take a minute to show a new bio)"
+                ),
+                429: _error(
+                    "Too many verification attempts this hour (at most 10); try again in 1800 seconds"
+                ),
+            },
             status_text={
                 404: "No such platform, or no such account on it.",
                 422: "The code is not in the account's bio (yet); the message quotes the bio that was seen.",
@@ -354,6 +575,10 @@ def _operations(platforms: Sequence[str]) -> dict[tuple[str, str], Operation]:
             status_text={
                 400: "Bad query: unknown parameter, wrong type, `from` after `to`, or a bad cursor."
             },
+            success_example=HISTORY_EXAMPLE,
+            error_examples={
+                400: _error("Invalid query: limit: must be at most 500", ("limit", "must be at most 500"))
+            },
         ),
     }
 
@@ -362,7 +587,9 @@ def _response(status: int, operation: Operation) -> dict[str, Any]:
     text = (operation.status_text or {}).get(status, STATUS_TEXT[status])
     error = {"$ref": SCHEMAS + "ErrorResponse"}
     schema = {"anyOf": [error, {"$ref": SCHEMAS + "GatewayError"}]} if status in GATEWAY_STATUSES else error
-    response: dict[str, Any] = {"description": text, "content": {"application/json": {"schema": schema}}}
+    example = (operation.error_examples or {}).get(status, ERROR_EXAMPLES.get(status))
+    content: dict[str, Any] = {"schema": schema, "example": example}
+    response: dict[str, Any] = {"description": text, "content": {"application/json": content}}
     if status in RETRY_AFTER_STATUSES:
         response["headers"] = {"Retry-After": {"$ref": "#/components/headers/Retry-After"}}
     return response
@@ -383,30 +610,35 @@ def _operation_object(route: RouteSpec, operation: Operation, query: list[dict[s
     if parameters:
         document["parameters"] = parameters
     if operation.request is not None:
+        body: dict[str, Any] = {"schema": {"$ref": SCHEMAS + operation.request}}
+        if operation.request_examples:
+            body["examples"] = dict(operation.request_examples)
         document["requestBody"] = {
             "required": True,
             "description": "JSON, at most 16 KiB.",
-            "content": {"application/json": {"schema": {"$ref": SCHEMAS + operation.request}}},
+            "content": {"application/json": body},
         }
-    responses: dict[str, Any] = {
-        "200": {
-            "description": "Done.",
-            "content": {"application/json": {"schema": {"$ref": SCHEMAS + operation.success}}},
-        }
-    }
+    success: dict[str, Any] = {"schema": {"$ref": SCHEMAS + operation.success}}
+    if operation.success_example is not None:
+        success["example"] = dict(operation.success_example)
+    responses: dict[str, Any] = {"200": {"description": "Done.", "content": {"application/json": success}}}
     responses |= {str(status): _response(status, operation) for status in sorted(operation.statuses)}
     document["responses"] = responses
     return document
 
 
 def template_routes(template: SamTemplate) -> list[RouteSpec]:
-    """Every HttpApi route template.yaml declares, as the local API serves them."""
+    """Every route of the API that template.yaml declares, as the local API serves them.
+
+    DocsFunction's routes (the docs page, its assets, this document) are not operations of the API.
+    """
     # Imported here: localrun.stack imports the server, which serves this document.
     from localrun.stack import template_resolver
 
     # Routes do not depend on ports or folders; fixed ones keep the environment out of the document.
     settings = load_settings(port=3000, dynamodb_port=8000, state_dir=REPO_ROOT / ".local")
-    return template.routes(template_resolver(template, settings))
+    routes = template.routes(template_resolver(template, settings))
+    return [route for route in routes if route.function_id != DOCS_FUNCTION]
 
 
 def build_document(template_path: Path = REPO_ROOT / "template.yaml") -> dict[str, Any]:
@@ -445,12 +677,15 @@ def build_document(template_path: Path = REPO_ROOT / "template.yaml") -> dict[st
             "version": project["version"],
             "description": (
                 f"{project['description']}. JSON, camelCase on the wire. Every route needs "
-                "`Authorization: Bearer <JWT>`; the caller is the token's `sub`, and a caller only ever "
-                "reads and writes their own profile. Generated from template.yaml and the layer's "
-                "pydantic models by localrun/openapi.py."
+                "`Authorization: Bearer <JWT>`; the caller is the user the token names, and a caller "
+                "only ever reads and writes their own profile.\n\n"
+                f"**Trying it here:** {AUTHORIZE_HOWTO} Then open a route, **Try it out**, "
+                "and **Execute**.\n\n"
+                "Generated from template.yaml and the layer's pydantic models by localrun/openapi.py."
             ),
         },
-        "servers": [{"url": "/", "description": "The API's base URL (stack output ApiUrl)"}],
+        # Relative: the docs page's requests go to the origin that served it, `make run` or ApiUrl.
+        "servers": [{"url": "/", "description": "This API (the origin serving this document)"}],
         "security": [{BEARER: []}],
         "tags": [
             {"name": "sync", "description": "Save platform numbers into the caller's profile"},
@@ -465,7 +700,8 @@ def build_document(template_path: Path = REPO_ROOT / "template.yaml") -> dict[st
                     "type": "http",
                     "scheme": "bearer",
                     "bearerFormat": "JWT",
-                    "description": "RS256 JWT checked by the HTTP API's JWT authorizer (iss, aud, exp, nbf).",
+                    "description": f"A JWT, checked by the API's authorizer before any function runs. "
+                    f"{AUTHORIZE_HOWTO}",
                 }
             },
             "parameters": {

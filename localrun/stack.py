@@ -36,9 +36,15 @@ def local_parameter_values(template: SamTemplate, settings: LocalSettings) -> di
     return values
 
 
+# Parameters whose local value differs from the deployed default: the local API serves its docs page.
+LOCAL_PARAMETERS = {"ServeApiDocs": "true"}
+
+
 def template_resolver(template: SamTemplate, settings: LocalSettings) -> Resolver:
     """The resolver every local command uses, so they all see the same names and values."""
-    return template.resolver(settings.region, local_parameter_values(template, settings))
+    return template.resolver(
+        settings.region, {**LOCAL_PARAMETERS, **local_parameter_values(template, settings)}
+    )
 
 
 def build_local_api(settings: LocalSettings, template: SamTemplate, log: Any = print) -> LocalApi:
@@ -119,6 +125,7 @@ def _print_banner(settings: LocalSettings, api: LocalApi) -> None:
         "",
         f"Get a token:  {token_command}",
         f'Then:         curl -H "Authorization: Bearer $({token_command})" {profile_url}',
+        f"API docs:     {settings.api_url}/api/v1/docs (Swagger UI: Authorize with that token, Try it out)",
         f"Issuer:       {settings.issuer_url} (JWKS at {settings.issuer_url}/.well-known/jwks.json)",
         f"Ctrl-C stops the API and DynamoDB Local; data stays in {shown_dir}",
         "",

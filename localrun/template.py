@@ -300,11 +300,13 @@ class SamTemplate:
         return functions
 
     def routes(self, resolver: Resolver) -> list[RouteSpec]:
-        """Every HttpApi event of every function, each with the authorizer that guards it."""
+        """Every HttpApi event of every function deployed (its Condition holds), with its authorizer."""
         routes = []
         for logical_id, resource in self.resources.items():
             if resource.get("Type") != "AWS::Serverless::Function":
                 continue
+            if "Condition" in resource and not resolver.condition(resource["Condition"]):
+                continue  # not deployed with these parameter values
             for event_name, event in resource.get("Properties", {}).get("Events", {}).items():
                 if event.get("Type") != "HttpApi":
                     continue

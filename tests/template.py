@@ -43,8 +43,12 @@ def table_definition(logical_id: str = "ProfilesTable") -> dict[str, Any]:
 def load_function(logical_id: str) -> ModuleType:
     """Import a function's app.py under a name of its own (every function's module is called app)."""
     code_uri = template()["Resources"][logical_id]["Properties"]["CodeUri"]
-    path = ROOT / code_uri / "app.py"
-    spec = importlib.util.spec_from_file_location(f"function_{logical_id}", path)
+    return load_module(ROOT / code_uri / "app.py", f"function_{logical_id}")
+
+
+def load_module(path: Path, name: str) -> ModuleType:
+    """Import the Python file at `path` as a module called `name`."""
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from localrun.dynamodb import create_table_request
+from localrun.openapi import DOCS_FUNCTION
 from localrun.runtime import function_environment
 from localrun.settings import REPO_ROOT, LocalSettings
-from localrun.stack import template_resolver
+from localrun.stack import local_parameter_values, template_resolver
 from localrun.template import Resolver, SamTemplate, TemplateError
 
 
@@ -46,10 +47,29 @@ def test_every_http_api_event_becomes_a_route_guarded_by_the_local_issuer(
         ("PUT /api/v1/profiles/me", "UpdateProfileFunction"),
     }
     for route in routes:
+        if route.function_id == DOCS_FUNCTION:
+            # The docs page, its assets and the document are public, as the template declares.
+            assert route.authorizer is None, route
+            continue
         assert route.authorizer is not None
         assert route.authorizer.issuer == "http://127.0.0.1:3123/local-issuer"
         assert route.authorizer.audiences == ("social-sync-local",)
         assert route.authorizer.header == "authorization"
+
+
+def test_the_docs_routes_follow_serve_api_docs_and_the_local_run_serves_them(
+    template: SamTemplate, settings: LocalSettings
+) -> None:
+    docs = {"GET /api/v1/docs", "GET /api/v1/docs/{asset}", "GET /api/v1/openapi.json"}
+    # Given the deployed default, ServeApiDocs=false: DocsFunction's Condition fails, so it has no routes
+    deployed = template.routes(template.resolver(settings.region, local_parameter_values(template, settings)))
+    assert template.data["Parameters"]["ServeApiDocs"]["Default"] == "false"
+    assert not docs & {route.route_key for route in deployed}
+    assert all(route.authorizer is not None for route in deployed)
+    # When the local run reads the template, Then it serves them, and every other route as deployed
+    local = template.routes(template_resolver(template, settings))
+    assert {route.route_key for route in local} == docs | {route.route_key for route in deployed}
+    assert {route.route_key for route in local if route.function_id == DOCS_FUNCTION} == docs
 
 
 def test_a_functions_environment_is_the_templates_with_local_aws_settings(

@@ -219,3 +219,71 @@ def test_the_local_api_serves_the_document_without_a_token(tmp_path: Path) -> No
     assert response.status == 200
     assert ("content-type", "application/json") in response.headers
     assert json.loads(response.body) == json.loads(DOCUMENT_FILE.read_text())
+
+
+def examples(document: dict[str, Any]) -> list[tuple[str, dict[str, Any], Any]]:
+    """(where, schema, value) for every request and response example of the document."""
+    found = []
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            if body is not None:
+                assert body.get("examples"), f"{method} {path}: no request example"
+                for name, example in body["examples"].items():
+                    found.append((f"{method} {path} request {name}", body["schema"], example["value"]))
+            for status, response in operation["responses"].items():
+                content = response["content"]["application/json"]
+                assert "example" in content, f"{method} {path} {status}: no example"
+                found.append((f"{method} {path} {status}", content["schema"], content["example"]))
+    return found
+
+
+def test_every_body_and_response_has_an_example_its_schema_accepts(document: dict[str, Any]) -> None:
+    # Given every example of the document (the docs page shows them, "Try it out" starts from them)
+    found = examples(document)
+    assert found
+    for where, schema, value in found:
+        # Then its own schema accepts it
+        assert Draft202012Validator({**schema, "components": document["components"]}).is_valid(value), where
+
+
+def test_request_examples_are_bodies_the_models_accept_starting_with_the_seed(
+    document: dict[str, Any],
+) -> None:
+    bodies_of = {
+        (method, path): operation["requestBody"]["content"]["application/json"]
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if "requestBody" in operation
+    }
+    assert bodies_of
+    for route, content in bodies_of.items():
+        model = getattr(models, content["schema"]["$ref"].split("/")[-1])
+        bodies = [example["value"] for example in content["examples"].values()]
+        assert all(model_accepts(model, body) for body in bodies), route
+        if route[1].startswith("/api/v1/profiles/social-sync/"):
+            # "Try it out" starts from the contract's seed sync
+            assert bodies[0] == {"followers": 1000, "engagement": 7.5}, route
+
+
+def test_profile_examples_are_what_the_profile_model_serializes(document: dict[str, Any]) -> None:
+    profiles = [
+        (method, path, example["profile"])
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        for example in [operation["responses"]["200"]["content"]["application/json"]["example"]]
+        if "profile" in example
+    ]
+    # every route that answers with a profile: the syncs, the profile read and update, the verification
+    answering_a_profile = [
+        (method, path)
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith(
+            ("/SocialSyncResponse", "/ProfileResponse")
+        )
+    ]
+    assert [(method, path) for method, path, _ in profiles] == answering_a_profile
+    for method, path, profile in profiles:
+        # Then the model reads it and writes it back unchanged: no key it does not know, none missing
+        assert models.Profile.model_validate(profile).to_wire() == profile, (method, path)

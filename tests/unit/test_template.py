@@ -75,6 +75,14 @@ DYNAMODB_ACCESS: dict[str, DynamoDBAccess] = {
         "ProfilesTable/index/SyncDue": frozenset({"dynamodb:Query"}),
     },
     "SyncWorkerFunction": {"ProfilesTable": frozenset({"dynamodb:GetItem", "dynamodb:PutItem"})},
+    # Serves files shipped with it.
+    "DocsFunction": {},
+}
+# The docs page, its assets and the OpenAPI document: public, and only where ServeApiDocs is true.
+DOCS_ROUTES = {
+    "/api/v1/docs": "get",
+    "/api/v1/docs/{asset}": "get",
+    "/api/v1/openapi.json": "get",
 }
 RUNTIME = "python3.13"
 
@@ -175,15 +183,41 @@ def test_every_route_is_guarded_by_the_jwt_authorizer() -> None:
     }
     assert parameters["JwtIssuer"]["Type"] == "String"
     assert parameters["JwtAudience"]["Type"] == "CommaDelimitedList"
-    # And every route of the API requires it: none opts out
+    # And every route of the API requires it: none opts out but the docs' (tested below)
     operations = {
         f"{method.upper()} {path}": operation
         for path, methods in http_api_body()["paths"].items()
+        if path not in DOCS_ROUTES
         for method, operation in methods.items()
     }
     assert operations
     for route, operation in operations.items():
         assert operation.get("security") == [{name: []}], f"{route} is not guarded by {name}"
+
+
+def test_the_docs_are_public_and_deployed_only_when_serve_api_docs_is_true() -> None:
+    # Given the parameter, off unless a deployment turns it on, and the condition it drives
+    parameter = template()["Parameters"]["ServeApiDocs"]
+    assert parameter["Default"] == "false"
+    assert parameter["AllowedValues"] == ["true", "false"]
+    docs = template()["Resources"]["DocsFunction"]
+    condition = docs["Condition"]
+    assert template()["Conditions"][condition] == {"Fn::Equals": [{"Ref": "ServeApiDocs"}, "true"]}
+    # Then the function, its permissions and its routes exist only under that condition
+    for name, resource in translated()["Resources"].items():
+        if name.startswith("DocsFunction"):
+            assert resource.get("Condition") == condition, name
+    for path, method in DOCS_ROUTES.items():
+        condition_name, item, otherwise = http_api_body()["paths"][path]["Fn::If"]
+        assert (condition_name, otherwise) == (condition, {"Ref": "AWS::NoValue"}), path
+        operation = item[method]["Fn::If"][1]
+        # And each goes to DocsFunction (its SnapStart alias) with no authorizer (SAM's NONE):
+        # a browser needs no token
+        assert "${DocsFunctionAliaslive}" in json.dumps(operation["x-amazon-apigateway-integration"]["uri"])
+        assert operation["security"] == [{"NONE": []}], path
+    # And the function ships its files: functions/docs/Makefile builds it (tests/unit/test_docs.py)
+    assert docs["Metadata"]["BuildMethod"] == "makefile"
+    assert "build-DocsFunction:" in (ROOT / "functions" / "docs" / "Makefile").read_text()
 
 
 def test_every_function_runs_python313_on_arm64_with_the_shared_layer() -> None:
