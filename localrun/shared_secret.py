@@ -1,0 +1,49 @@
+"""AuthMode shared-secret locally: the signing secret the app's backend and the authorizer share.
+
+The secret is JWT_SECRET when set (the one the app's backend uses, to try its real tokens), else one
+generated once and kept in the state folder (git-ignored), so `make run` and `make token` agree.
+Tokens are minted as the app's backend mints them: HS256, `{"userId", "email", "iat", "exp"}`.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+import uuid
+from pathlib import Path
+
+import jwt
+
+SECRET_FILE = "jwt-secret"  # noqa: S105 - the name of the file, not a secret
+# The app's backend signs with jsonwebtoken's expiresIn "3d".
+APP_TOKEN_TTL_SECONDS = 3 * 24 * 3600
+
+
+def local_secret(state_dir: Path) -> str:
+    """JWT_SECRET if set, else the secret kept in `state_dir`, made on first use."""
+    configured = os.environ.get("JWT_SECRET")
+    if configured:
+        return configured
+    path = state_dir / SECRET_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Written aside and linked into place: `make run` and `make token` starting at once share one.
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(secrets.token_urlsafe(48))
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+        finally:
+            temporary.unlink()
+    return path.read_text().strip()
+
+
+def mint_app_token(secret: str, user: str, ttl_seconds: int = APP_TOKEN_TTL_SECONDS) -> str:
+    """A token like the app's backend signs for `user` (its email made up from the id)."""
+    now = int(time.time())
+    claims = {"userId": user, "email": f"{user}@example.com", "iat": now, "exp": now + ttl_seconds}
+    return jwt.encode(claims, secret, algorithm="HS256")
