@@ -216,6 +216,9 @@ class LocalApi:
             ("access-control-allow-origin", allowed),
             ("access-control-allow-methods", ",".join(self.cors.allow_methods)),
         ]
+        if allowed != "*":
+            # The answer depends on the Origin: caches must not hand it to another origin.
+            response.headers.append(("vary", "origin"))
         if allow_headers:
             response.headers.append(("access-control-allow-headers", allow_headers))
         if self.cors.max_age is not None:
@@ -234,6 +237,8 @@ class LocalApi:
         if allowed is None:
             return
         response.headers.append(("access-control-allow-origin", allowed))
+        if allowed != "*":
+            response.headers.append(("vary", "origin"))
         if self.cors.expose_headers:
             response.headers.append(("access-control-expose-headers", ",".join(self.cors.expose_headers)))
         if self.cors.allow_credentials:
