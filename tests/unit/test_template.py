@@ -8,9 +8,9 @@ SAM generates) rather than the shorthand; cfn-lint checks the template as a whol
 from __future__ import annotations
 
 import ast
-import re
 import copy
 import json
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -301,7 +301,7 @@ def test_cors_lets_the_apps_origins_send_credentials_and_never_allows_every_orig
     assert cors["allowCredentials"] is True
     assert "retry-after" in [header.lower() for header in cors["exposeHeaders"]]
     assert {"authorization", "content-type"} <= set(cors["allowHeaders"])
-    # And the default names the app's local origins, and * cannot be given (browsers refuse it with credentials)
+    # And the default names the app's local origins; * cannot be given (browsers refuse it with credentials)
     assert parameter["Default"] == "http://localhost:3000,http://127.0.0.1:3000"
     pattern = re.compile(parameter["AllowedPattern"])
     assert pattern.fullmatch(origins)
