@@ -393,8 +393,9 @@ def build_document(template_path: Path = REPO_ROOT / "template.yaml") -> dict[st
             "version": project["version"],
             "description": (
                 f"{project['description']}. JSON, camelCase on the wire. Every route needs "
-                "`Authorization: Bearer <JWT>`; the caller is the token's `sub`, and a caller only ever "
-                "reads and writes their own profile. Generated from template.yaml and the layer's "
+                "`Authorization: Bearer <JWT>`; the caller is the token's `sub` (AuthMode oidc) or its "
+                "`userId` (AuthMode shared-secret), and a caller only ever reads and writes their own "
+                "profile. Generated from template.yaml and the layer's "
                 "pydantic models by localrun/openapi.py."
             ),
         },
@@ -412,7 +413,11 @@ def build_document(template_path: Path = REPO_ROOT / "template.yaml") -> dict[st
                     "type": "http",
                     "scheme": "bearer",
                     "bearerFormat": "JWT",
-                    "description": "RS256 JWT checked by the HTTP API's JWT authorizer (iss, aud, exp, nbf).",
+                    "description": (
+                        "AuthMode oidc: an RS256 JWT checked by the HTTP API's JWT authorizer (iss, aud, exp, "
+                        "nbf). AuthMode shared-secret: the app's own HS256 token, checked by the Lambda "
+                        "authorizer (signature, exp, nbf, iat)."
+                    ),
                 }
             },
             "parameters": {
