@@ -414,9 +414,9 @@ def build_document(template_path: Path = REPO_ROOT / "template.yaml") -> dict[st
                     "scheme": "bearer",
                     "bearerFormat": "JWT",
                     "description": (
-                        "AuthMode oidc: an RS256 JWT checked by the HTTP API's JWT authorizer (iss, aud, exp, "
-                        "nbf). AuthMode shared-secret: the app's own HS256 token, checked by the Lambda "
-                        "authorizer (signature, exp, nbf, iat)."
+                        "AuthMode oidc: an RS256 JWT checked by the HTTP API's JWT authorizer (iss, aud, "
+                        "exp, nbf). AuthMode shared-secret: the app's own HS256 token, checked by the "
+                        "Lambda authorizer (signature, exp, nbf, iat)."
                     ),
                 }
             },

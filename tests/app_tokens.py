@@ -7,9 +7,6 @@ after iat. Each forgery is made the way an attacker or a bug would make it.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import time
 from collections.abc import Callable
@@ -18,11 +15,9 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from tests.integration.tokens import b64url, hmac_signed
+
 THREE_DAYS = 3 * 24 * 3600
-
-
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 def app_claims(user: str, email: str | None = None, ttl: int = THREE_DAYS) -> dict[str, Any]:
@@ -35,13 +30,6 @@ def app_token(secret: str, user: str, **overrides: Any) -> str:
     """A token exactly as the app's backend mints it, claims overridden (None removes one)."""
     claims = {**app_claims(user), **overrides}
     return jwt.encode({k: v for k, v in claims.items() if v is not None}, secret, algorithm="HS256")
-
-
-def hand_signed(header: dict[str, Any], claims: dict[str, Any], secret: bytes, digest: str) -> str:
-    """header.claims signed with HMAC-`digest` whatever the header says."""
-    signing_input = f"{b64url(json.dumps(header).encode())}.{b64url(json.dumps(claims).encode())}"
-    signature = hmac.new(secret, signing_input.encode(), getattr(hashlib, digest)).digest()
-    return f"{signing_input}.{b64url(signature)}"
 
 
 def alg_none(secret: str, user: str) -> str:
@@ -73,7 +61,7 @@ def hs512_right_secret(secret: str, user: str) -> str:
 
 def header_lies_about_alg(secret: str, user: str) -> str:
     """The header says HS256; the signature is HMAC-SHA512 with the right secret."""
-    return hand_signed({"alg": "HS256", "typ": "JWT"}, app_claims(user), secret.encode(), "sha512")
+    return hmac_signed({"alg": "HS256", "typ": "JWT"}, app_claims(user), secret.encode(), "sha512")
 
 
 def wrong_secret(secret: str, user: str) -> str:
