@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 import secrets
 import time
-import uuid
 from pathlib import Path
 
 import jwt
+
+from localrun.issuer import write_once
 
 SECRET_FILE = "jwt-secret"  # noqa: S105 - the name of the file, not a secret
 # The app's backend signs with jsonwebtoken's expiresIn "3d".
@@ -27,18 +28,7 @@ def local_secret(state_dir: Path) -> str:
         return configured
     path = state_dir / SECRET_FILE
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Written aside and linked into place: `make run` and `make token` starting at once share one.
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as file:
-            file.write(secrets.token_urlsafe(48))
-        try:
-            os.link(temporary, path)
-        except FileExistsError:
-            pass
-        finally:
-            temporary.unlink()
+        write_once(path, secrets.token_urlsafe(48).encode())
     return path.read_text().strip()
 
 
