@@ -131,9 +131,11 @@ def run(settings: LocalSettings) -> None:
         with running_dynamodb_local(settings):
             template = SamTemplate(settings.template_path)
             ensure_tables(dynamodb_client(settings), template.tables(template_resolver(template, settings)))
+            # Read before the functions' environments are applied to this process's.
+            secret_given = bool(os.environ.get("JWT_SECRET"))
             api = build_local_api(settings, template)
             server = serve(api, settings.port)
-            _print_banner(settings, api)
+            _print_banner(settings, api, secret_given)
             try:
                 server.serve_forever()
             finally:
@@ -143,15 +145,19 @@ def run(settings: LocalSettings) -> None:
     print("Stopped the local API and DynamoDB Local.", flush=True)
 
 
-def _print_banner(settings: LocalSettings, api: LocalApi) -> None:
+def _print_banner(settings: LocalSettings, api: LocalApi, secret_given: bool) -> None:
+    app_tokens = any(isinstance(authorizer, LambdaAuthorizer) for authorizer in api.authorizers.values())
     default_port = settings.port == 3000
-    token_command = "make token SUB=alice" + ("" if default_port else f" PORT={settings.port}")
+    token_command = (
+        "make token SUB=alice"
+        + ("" if default_port else f" PORT={settings.port}")
+        + (" AUTH_MODE=shared-secret" if app_tokens else "")
+    )
     data_dir = settings.dynamodb_data_dir
     shown_dir = data_dir.relative_to(REPO_ROOT) if data_dir.is_relative_to(REPO_ROOT) else data_dir
     profile_url = f"{settings.api_url}/api/v1/profiles/me"
-    app_tokens = any(isinstance(authorizer, LambdaAuthorizer) for authorizer in api.authorizers.values())
     if app_tokens:
-        shown_secret = "JWT_SECRET" if os.environ.get("JWT_SECRET") else "generated, kept in the state folder"
+        shown_secret = "JWT_SECRET, give make token the same" if secret_given else "generated, kept in .local"
         auth_line = f"Auth:         shared-secret, the app's HS256 tokens (secret: {shown_secret})"
     else:
         auth_line = (
@@ -165,7 +171,7 @@ def _print_banner(settings: LocalSettings, api: LocalApi) -> None:
             for route in api.routes
         ),
         "",
-        f"Get a token:  {token_command}" + (" AUTH_MODE=shared-secret" if app_tokens else ""),
+        f"Get a token:  {token_command}",
         f'Then:         curl -H "Authorization: Bearer $({token_command})" {profile_url}',
         auth_line,
         f"Ctrl-C stops the API and DynamoDB Local; data stays in {shown_dir}",
