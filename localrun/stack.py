@@ -15,7 +15,7 @@ from localrun.lambda_authorizer import LambdaAuthorizer
 from localrun.runtime import Handler, function_environment, load_handler
 from localrun.server import LocalApi, serve
 from localrun.settings import API_PARAMETER_VARIABLES, LOCAL_AUDIENCE, REPO_ROOT, LocalSettings
-from localrun.shared_secret import local_secret
+from localrun.shared_secret import SECRET_FILE, local_secret
 from localrun.template import JwtAuthorizerSpec, LambdaAuthorizerSpec, Resolver, SamTemplate, TemplateError
 
 
@@ -157,7 +157,11 @@ def _print_banner(settings: LocalSettings, api: LocalApi, secret_given: bool) ->
     shown_dir = data_dir.relative_to(REPO_ROOT) if data_dir.is_relative_to(REPO_ROOT) else data_dir
     profile_url = f"{settings.api_url}/api/v1/profiles/me"
     if app_tokens:
-        shown_secret = "JWT_SECRET, give make token the same" if secret_given else "generated, kept in .local"
+        kept = settings.state_dir / SECRET_FILE
+        kept_at = kept.relative_to(REPO_ROOT) if kept.is_relative_to(REPO_ROOT) else kept
+        shown_secret = (
+            "JWT_SECRET; give make token the same" if secret_given else f"generated, kept in {kept_at}"
+        )
         auth_line = f"Auth:         shared-secret, the app's HS256 tokens (secret: {shown_secret})"
     else:
         auth_line = (
