@@ -40,8 +40,6 @@ class FunctionSpec:
     layer_dirs: tuple[Path, ...]
     # Environment.Variables as written (intrinsics unresolved); see Resolver.environment.
     variables: Mapping[str, Any]
-    # The resource's Condition, if any: it exists only where that condition holds.
-    condition: str | None = None
 
     @property
     def handler_file(self) -> Path:
@@ -312,7 +310,6 @@ class SamTemplate:
                 timeout_seconds=int(merged.get("Timeout", 3)),
                 layer_dirs=tuple(self._layer_dir(logical_id, layer) for layer in layers),
                 variables=variables,
-                condition=resource.get("Condition"),
             )
         return functions
 
