@@ -184,6 +184,18 @@ def test_every_route_is_guarded_by_the_one_authorizer_its_auth_mode_deploys(
         assert operation.get("security") == [{name: []}], f"{route} is not guarded by {name}"
 
 
+def test_oidc_mode_cannot_be_deployed_without_an_identity_provider() -> None:
+    # Given the Rule CloudFormation checks before creating anything
+    rule = template()["Rules"]["OidcNeedsAnIdentityProvider"]
+    # Then in oidc mode it requires an issuer and audiences with no empty entry; shared-secret needs neither
+    assert rule["RuleCondition"] == {"Fn::Equals": [{"Ref": "AuthMode"}, "oidc"]}
+    assert [a["Assert"] for a in rule["Assertions"]] == [
+        {"Fn::Not": [{"Fn::Equals": [{"Ref": "JwtIssuer"}, ""]}]},
+        {"Fn::Not": [{"Fn::Contains": [{"Ref": "JwtAudience"}, ""]}]},
+    ]
+    assert template()["Parameters"]["AuthMode"]["AllowedValues"] == ["oidc", "shared-secret"]
+
+
 def test_oidc_mode_deploys_api_gateways_jwt_authorizer_configured_by_parameters() -> None:
     body = deployed_body({"AuthMode": "oidc", "JwtIssuer": "https://issuer.example/", "JwtAudience": "a,b"})
 
