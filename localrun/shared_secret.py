@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import jwt
@@ -30,6 +31,14 @@ def local_secret(state_dir: Path) -> str:
     if not path.exists():
         write_once(path, secrets.token_urlsafe(48).encode())
     return path.read_text().strip()
+
+
+def with_local_secret(environment: Mapping[str, str], state_dir: Path) -> dict[str, str]:
+    """A function's local environment, plus JWT_SECRET for the one that would read the secret from
+    SSM or Secrets Manager (the authorizer): locally it is given the secret itself."""
+    if "JWT_SECRET_PARAMETER" not in environment:
+        return dict(environment)
+    return {**environment, "JWT_SECRET": local_secret(state_dir)}
 
 
 def mint_app_token(secret: str, user: str, ttl_seconds: int = APP_TOKEN_TTL_SECONDS) -> str:

@@ -15,7 +15,7 @@ from localrun.lambda_authorizer import LambdaAuthorizer
 from localrun.runtime import Handler, function_environment, load_handler
 from localrun.server import LocalApi, serve
 from localrun.settings import API_PARAMETER_VARIABLES, LOCAL_AUDIENCE, REPO_ROOT, LocalSettings
-from localrun.shared_secret import SECRET_FILE, local_secret
+from localrun.shared_secret import SECRET_FILE, with_local_secret
 from localrun.template import JwtAuthorizerSpec, LambdaAuthorizerSpec, Resolver, SamTemplate, TemplateError
 
 
@@ -80,9 +80,7 @@ def build_local_api(settings: LocalSettings, template: SamTemplate, log: Any = p
         if isinstance(spec, LambdaAuthorizerSpec):
             function = functions[spec.function_id]
             environment = function_environment(resolver.environment(function), settings)
-            # Locally the authorizer is given the secret itself; deployed, only where it is kept.
-            environment["JWT_SECRET"] = local_secret(settings.state_dir)
-            handler = load_handler(function, environment)
+            handler = load_handler(function, with_local_secret(environment, settings.state_dir))
             authorizers[spec.name] = LambdaAuthorizer(
                 spec, function, handler, settings.region, settings.port, log=lambda line: log(line)
             )

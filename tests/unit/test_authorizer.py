@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from moto import mock_aws
 
 from social_sync.authorizer import Authorizer, SecretSource, TokenPolicy, Unauthorized, verify
 from tests.app_tokens import FORGERIES, THREE_DAYS, app_claims, app_token
+from tests.template import ROOT, load_function
 
 SECRET = "a-shared-secret-the-app-backend-also-has-" + "0123456789" * 3
 USER = "665f1c2e9b1d8a0012345678"
@@ -204,3 +206,30 @@ def test_the_secret_is_read_from_secrets_manager_when_given_an_arn(aws_env: None
 def test_no_usable_secret_source_fails_the_cold_start(local: str | None, parameter: str | None) -> None:
     with pytest.raises(ValueError, match="JWT_SECRET"):
         SecretSource(local, parameter)
+
+
+# The secret events/authorizer/*.json are signed with (README: `JWT_SECRET=... make invoke`).
+EVENTS_SECRET = "sample-secret-of-events-authorizer-never-used-by-any-deployment-000"  # noqa: S105
+
+
+@pytest.mark.parametrize(
+    ("name", "allowed"), [("app_token.json", True), ("alg_none.json", False)], ids=["app token", "alg none"]
+)
+def test_the_sample_events_get_their_answers_from_the_function(
+    name: str, allowed: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given AuthorizerFunction loaded as Lambda loads it, with the sample events' secret
+    monkeypatch.setenv("JWT_SECRET", EVENTS_SECRET)
+    monkeypatch.setenv("JWT_SECRET_PARAMETER", "/social-sync/jwt-secret")
+    function = load_function("AuthorizerFunction")
+    event = json.loads((ROOT / "events" / "authorizer" / name).read_text())
+
+    # When API Gateway's event is handed to it, then it lets the app's token through and refuses the forgery
+    if allowed:
+        assert function.lambda_handler(event, None) == {
+            "isAuthorized": True,
+            "context": {"userId": "665f1c2e9b1d8a0012345678"},
+        }
+    else:
+        with pytest.raises(Unauthorized, match=r"^Unauthorized$"):
+            function.lambda_handler(event, None)
