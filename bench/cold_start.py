@@ -56,6 +56,10 @@ print(elapsed, peak_kib)
 """
 FLOOR = 'import boto3\nboto3.client("dynamodb")'
 HANDLER = "sys.path[:0] = [{folder!r}, {layer!r}]\nimport app"
+# The shared-secret authorizer runs before every uncached request: its import, and the SSM client its
+# first request makes to read the secret (the floor makes its DynamoDB client at import too).
+AUTHORIZER_LABEL = "functions/authorizer + SSM client"
+AUTHORIZER = HANDLER + "\nfrom social_sync import aws\naws.ssm()"
 # For comparison only: what the functions' own cuts would give the floor and the peer.
 BOTOCORE_LABEL = "for comparison: botocore + DynamoDB client"
 BOTOCORE = 'import botocore.session\nbotocore.session.get_session().create_client("dynamodb")'
@@ -98,6 +102,7 @@ def probe_environment() -> dict[str, str]:
         "TABLE_NAME": "social-sync-bench",
         "IDEMPOTENCY_TABLE_NAME": "social-sync-bench-idempotency",
         "EVENT_BUS_NAME": "social-sync-bench",
+        "JWT_SECRET_PARAMETER": "/social-sync/jwt-secret",
         "PYTHONDONTWRITEBYTECODE": "1",
     }
 
@@ -149,11 +154,14 @@ def without_bytecode(layer: Path, into: Path) -> Path:
 
 
 def cases(layer: Path, bare_layer: Path) -> dict[str, str]:
-    """Probe bodies by label: the floor, every sync function, the costs of tracing and metrics, the layer
-    without bytecode, the peer, and the two comparisons."""
+    """Probe bodies by label: the floor, every sync function, the authorizer, the costs of tracing and
+    metrics, the layer without bytecode, the peer, and the two comparisons."""
     bodies = {FLOOR_LABEL: FLOOR}
     for name in SYNC_FUNCTIONS:
         bodies[f"functions/{name}"] = HANDLER.format(folder=str(ROOT / "functions" / name), layer=str(layer))
+    bodies[AUTHORIZER_LABEL] = AUTHORIZER.format(
+        folder=str(ROOT / "functions" / "authorizer"), layer=str(layer)
+    )
     tiktok = str(ROOT / "functions" / "sync_tiktok")
     bodies[XRAY_LABEL] = XRAY.format(folder=tiktok, layer=str(layer))
     bodies[METRIC_LABEL] = METRIC.format(folder=tiktok, layer=str(layer))

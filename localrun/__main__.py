@@ -10,8 +10,9 @@ from localrun.dynamodb import DynamoDBLocalError
 from localrun.invoke import invoke
 from localrun.issuer import LocalIssuer
 from localrun.settings import LOCAL_AUDIENCE, load_settings
-from localrun.stack import run
-from localrun.template import TemplateError
+from localrun.shared_secret import APP_TOKEN_TTL_SECONDS, local_secret, mint_app_token
+from localrun.stack import accepts_app_tokens, run
+from localrun.template import SamTemplate, TemplateError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,7 +31,11 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("run", help="start DynamoDB Local and serve every route of template.yaml")
     token = commands.add_parser("token", help="print a bearer token the local API accepts")
     token.add_argument("--sub", required=True, help="the user the token is for (its sub claim)")
-    token.add_argument("--ttl", type=int, default=3600, help="seconds the token stays valid (default 3600)")
+    token.add_argument(
+        "--ttl",
+        type=int,
+        help="seconds the token stays valid (default 3600; the app's 3 days in shared-secret mode)",
+    )
     invoke_parser = commands.add_parser("invoke", help="run one function's handler with an event file")
     invoke_parser.add_argument("function", help="the function's logical id in template.yaml")
     invoke_parser.add_argument("event", type=Path, help="an event file, e.g. events/get_profile.json")
@@ -43,8 +48,12 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "token":
             if not args.sub.strip():
                 parser.error("--sub must name a user")
-            issuer = LocalIssuer.load_or_create(settings.issuer_dir, settings.issuer_url, LOCAL_AUDIENCE)
-            print(issuer.mint(args.sub, args.ttl))
+            if accepts_app_tokens(SamTemplate(settings.template_path), settings):
+                secret = local_secret(settings.state_dir)
+                print(mint_app_token(secret, args.sub, args.ttl or APP_TOKEN_TTL_SECONDS))
+            else:
+                issuer = LocalIssuer.load_or_create(settings.issuer_dir, settings.issuer_url, LOCAL_AUDIENCE)
+                print(issuer.mint(args.sub, args.ttl or 3600))
         else:
             return invoke(settings, args.function, args.event)
     except (TemplateError, DynamoDBLocalError, OSError) as error:

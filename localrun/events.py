@@ -48,8 +48,10 @@ def build_http_api_event(
     claims: Mapping[str, Any] | None = None,
     scopes: Sequence[str] | None = None,
     port: int | None = None,
+    lambda_context: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The payload 2.0 event for `request` matched to `route_key`, with the authorizer's claims."""
+    """The payload 2.0 event for `request` matched to `route_key`, with what the authorizer verified:
+    a JWT authorizer's `claims`, or a Lambda authorizer's simple-response `lambda_context`."""
     now = datetime.now(UTC)
     host = (request.header("host") or "127.0.0.1").split(":")[0]
     headers: dict[str, str] = {}
@@ -84,7 +86,9 @@ def build_http_api_event(
         "accountId": LOCAL_ACCOUNT_ID,
         "apiId": LOCAL_API_ID,
     }
-    if claims is not None:
+    if lambda_context is not None:
+        context["authorizer"] = {"lambda": dict(lambda_context)}
+    elif claims is not None:
         context["authorizer"] = {
             "jwt": {
                 "claims": {name: claim_as_string(value) for name, value in claims.items()},
@@ -157,3 +161,29 @@ def is_text(content_type: str | None) -> bool:
         or media_type.endswith("+json")
         or media_type.endswith("+xml")
     )
+
+
+def build_authorizer_event(
+    request: HttpRequest,
+    route_key: str,
+    identity_source: Sequence[str],
+    path_parameters: Mapping[str, str] | None = None,
+    port: int | None = None,
+    region: str = "us-east-1",
+) -> dict[str, Any]:
+    """The payload 2.0 event API Gateway sends an HTTP API Lambda authorizer (type REQUEST).
+
+    The route's event without its body, plus `type`, the `routeArn` and the identity source values.
+    """
+    event = build_http_api_event(request, route_key, path_parameters, port=port)
+    for key in ("body", "isBase64Encoded"):
+        event.pop(key, None)
+    method, _, path = route_key.partition(" ")
+    route_arn = f"arn:aws:execute-api:{region}:{LOCAL_ACCOUNT_ID}:{LOCAL_API_ID}/$default/{method}{path}"
+    return {
+        "version": "2.0",
+        "type": "REQUEST",
+        "routeArn": route_arn,
+        "identitySource": list(identity_source),
+        **{key: value for key, value in event.items() if key != "version"},
+    }

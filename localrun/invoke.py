@@ -12,6 +12,7 @@ from typing import Any
 from localrun.dynamodb import DynamoDBLocalError, dynamodb_client, ensure_tables, is_serving
 from localrun.runtime import function_environment, load_handler, new_context
 from localrun.settings import LocalSettings
+from localrun.shared_secret import with_local_secret
 from localrun.stack import template_resolver
 from localrun.template import SamTemplate, TemplateError
 
@@ -38,7 +39,9 @@ def invoke(settings: LocalSettings, function_id: str, event_path: Path) -> int:
     log = lambda line: print(line, file=sys.stderr)  # noqa: E731
     ensure_tables(dynamodb_client(settings), template.tables(resolver), log=log)
     function = functions[function_id]
-    environment = function_environment(resolver.environment(function), settings)
+    environment = with_local_secret(
+        function_environment(resolver.environment(function), settings), settings.state_dir
+    )
     context = new_context(function, settings.region)
     result: Any
     with contextlib.redirect_stdout(sys.stderr):

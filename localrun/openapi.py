@@ -677,8 +677,9 @@ def build_document(template_path: Path = REPO_ROOT / "template.yaml") -> dict[st
             "version": project["version"],
             "description": (
                 f"{project['description']}. JSON, camelCase on the wire. Every route needs "
-                "`Authorization: Bearer <JWT>`; the caller is the user the token names, and a caller "
-                "only ever reads and writes their own profile.\n\n"
+                "`Authorization: Bearer <JWT>`; the caller is the token's `sub` (AuthMode oidc) or its "
+                "`userId` (AuthMode shared-secret), and a caller only ever reads and writes their own "
+                "profile.\n\n"
                 f"**Trying it here:** {AUTHORIZE_HOWTO} Then open a route, **Try it out**, "
                 "and **Execute**.\n\n"
                 "Generated from template.yaml and the layer's pydantic models by localrun/openapi.py."
@@ -700,8 +701,11 @@ def build_document(template_path: Path = REPO_ROOT / "template.yaml") -> dict[st
                     "type": "http",
                     "scheme": "bearer",
                     "bearerFormat": "JWT",
-                    "description": f"A JWT, checked by the API's authorizer before any function runs. "
-                    f"{AUTHORIZE_HOWTO}",
+                    "description": (
+                        "AuthMode oidc: an RS256 JWT checked by the HTTP API's JWT authorizer (iss, aud, "
+                        "exp, nbf). AuthMode shared-secret: the app's own HS256 token, checked by the "
+                        f"Lambda authorizer (signature, exp, nbf, iat). {AUTHORIZE_HOWTO}"
+                    ),
                 }
             },
             "parameters": {

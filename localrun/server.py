@@ -19,10 +19,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote
 
-from localrun import aws_services, openapi
+from localrun import aws_services, openapi, upstream
 from localrun.authorizer import Forbidden, JwtAuthorizer, Unauthorized
 from localrun.events import HttpRequest, build_http_api_event
 from localrun.issuer import LocalIssuer
+from localrun.lambda_authorizer import AuthorizerFailed, LambdaAuthorizer
 from localrun.runtime import Handler, new_context
 from localrun.settings import ISSUER_PATH
 from localrun.template import CorsSpec, FunctionSpec, RouteSpec
@@ -103,7 +104,7 @@ class LocalApi:
         routes: Sequence[RouteSpec],
         functions: Mapping[str, FunctionSpec],
         handlers: Mapping[str, Handler],
-        authorizers: Mapping[str, JwtAuthorizer],
+        authorizers: Mapping[str, JwtAuthorizer | LambdaAuthorizer],
         issuer: LocalIssuer,
         cors: CorsSpec | None,
         region: str,
@@ -145,18 +146,34 @@ class LocalApi:
         if matched is None:
             return gateway_error(404, "Not Found")
         route, path_parameters = matched
-        claims = None
+        claims = lambda_context = None
         if route.authorizer is not None:
             authorizer = self.authorizers[route.authorizer.name]
             try:
-                claims = authorizer.authorize(request.header(route.authorizer.header), route.scopes)
+                if isinstance(authorizer, LambdaAuthorizer):
+                    lambda_context = authorizer.authorize(request, route.route_key, path_parameters)
+                else:
+                    claims = authorizer.authorize(request.header(route.authorizer.header), route.scopes)
             except Unauthorized as refusal:
+                if isinstance(authorizer, LambdaAuthorizer):
+                    return gateway_error(401, "Unauthorized")
                 challenge = f'Bearer scope="" error="invalid_token" error_description="{refusal.description}"'
                 return gateway_error(401, "Unauthorized", [("www-authenticate", challenge)])
             except Forbidden:
                 return gateway_error(403, "Forbidden")
+            except AuthorizerFailed:
+                return gateway_error(500, "Internal Server Error")
+        if route.http_proxy_uri is not None:
+            url = upstream.upstream_url(route.http_proxy_uri, route.path, request.raw_path, request.raw_query)
+            return HttpResponse(*upstream.forward(request, url))
         event = build_http_api_event(
-            request, route.route_key, path_parameters, claims, route.scopes or None, port=self.port
+            request,
+            route.route_key,
+            path_parameters,
+            claims,
+            route.scopes or None,
+            port=self.port,
+            lambda_context=lambda_context,
         )
         return self._invoke(route.function_id, event)
 
@@ -199,6 +216,9 @@ class LocalApi:
             ("access-control-allow-origin", allowed),
             ("access-control-allow-methods", ",".join(self.cors.allow_methods)),
         ]
+        if allowed != "*":
+            # The answer depends on the Origin: caches must not hand it to another origin.
+            response.headers.append(("vary", "origin"))
         if allow_headers:
             response.headers.append(("access-control-allow-headers", allow_headers))
         if self.cors.max_age is not None:
@@ -217,6 +237,8 @@ class LocalApi:
         if allowed is None:
             return
         response.headers.append(("access-control-allow-origin", allowed))
+        if allowed != "*":
+            response.headers.append(("vary", "origin"))
         if self.cors.expose_headers:
             response.headers.append(("access-control-expose-headers", ",".join(self.cors.expose_headers)))
         if self.cors.allow_credentials:

@@ -13,6 +13,14 @@ LOCAL_ACCOUNT_ID = "123456789012"
 LOCAL_API_ID = "localapi"
 LOCAL_AUDIENCE = "social-sync-local"
 ISSUER_PATH = "/local-issuer"
+# Parameters of the API itself (not a function's variable) that `make run` and `make token` take from
+# the environment, as they take the functions' variables: e.g. AUTH_MODE=shared-secret make run.
+API_PARAMETER_VARIABLES = {
+    "AuthMode": "AUTH_MODE",
+    "CorsAllowOrigins": "CORS_ALLOW_ORIGINS",
+    "UpstreamApiUrl": "UPSTREAM_API_URL",
+    "AuthorizerCacheSeconds": "AUTHORIZER_CACHE_SECONDS",
+}
 
 
 @dataclass(frozen=True)

@@ -64,14 +64,28 @@ class JwtAuthorizerSpec:
 
 
 @dataclass(frozen=True)
+class LambdaAuthorizerSpec:
+    """An HTTP API Lambda authorizer (type request): its function, identity header and cache."""
+
+    name: str
+    function_id: str
+    header: str
+    ttl_seconds: int
+    payload_format_version: str = "2.0"
+    simple_responses: bool = True
+
+
+@dataclass(frozen=True)
 class RouteSpec:
-    """One HttpApi event of a function: a method and path bound to that function."""
+    """One route: an HttpApi event of a function, or an HTTP proxy route of the API's OpenAPI document."""
 
     method: str
     path: str
     function_id: str
-    authorizer: JwtAuthorizerSpec | None
+    authorizer: JwtAuthorizerSpec | LambdaAuthorizerSpec | None
     scopes: tuple[str, ...] = ()
+    # An HTTP proxy integration's URI ({name} replaced by the path parameter): no function runs.
+    http_proxy_uri: str | None = None
 
     @property
     def route_key(self) -> str:
@@ -313,20 +327,57 @@ class SamTemplate:
                 properties = event.get("Properties", {})
                 api_properties = self._http_api_properties(properties.get("ApiId"))
                 auth = properties.get("Auth", {})
-                default_authorizer = api_properties.get("Auth", {}).get("DefaultAuthorizer")
-                authorizer_name = auth.get("Authorizer", default_authorizer)
                 method, path = properties.get("Method"), properties.get("Path")
                 if (method is None) != (path is None):
                     raise TemplateError(f"{logical_id}.{event_name}: give both Method and Path, or neither")
+                method = str(method).upper() if method else "ANY"
+                path = str(path) if path else "$default"
+                # The event's own Auth, else the security its operation has in the API's OpenAPI
+                # document (resolved: it may depend on conditions), else the API's DefaultAuthorizer.
+                operation = _operation(self._definition(api_properties, resolver), method, path)
+                security = operation.get("security")
+                default_authorizer = api_properties.get("Auth", {}).get("DefaultAuthorizer")
+                if "Authorizer" in auth:
+                    authorizer_name = auth["Authorizer"]
+                elif security is not None:
+                    authorizer_name = next(iter(security[0]), None) if security else None
+                else:
+                    authorizer_name = default_authorizer
                 routes.append(
                     RouteSpec(
-                        method=str(method).upper() if method else "ANY",
-                        path=str(path) if path else "$default",
+                        method=method,
+                        path=path,
                         function_id=logical_id,
                         authorizer=self._authorizer(api_properties, authorizer_name, resolver),
                         scopes=tuple(auth.get("AuthorizationScopes", ())),
                     )
                 )
+        return routes + self._http_proxy_routes(resolver)
+
+    def _http_proxy_routes(self, resolver: Resolver) -> list[RouteSpec]:
+        """The HTTP proxy routes of every HttpApi's OpenAPI document (the UpstreamApiUrl pass-through)."""
+        routes = []
+        for api_id, resource in self.resources.items():
+            if resource.get("Type") != "AWS::Serverless::HttpApi":
+                continue
+            api_properties = self._http_api_properties({"Ref": api_id})
+            for path, methods in self._definition(api_properties, resolver).get("paths", {}).items():
+                for method, operation in methods.items():
+                    integration = operation.get("x-amazon-apigateway-integration", {})
+                    if str(integration.get("type", "")).lower() != "http_proxy":
+                        continue
+                    security = operation.get("security") or [{}]
+                    routes.append(
+                        RouteSpec(
+                            method="ANY" if method == "x-amazon-apigateway-any-method" else method.upper(),
+                            path=path,
+                            function_id="",
+                            authorizer=self._authorizer(
+                                api_properties, next(iter(security[0]), None), resolver
+                            ),
+                            http_proxy_uri=str(integration["uri"]),
+                        )
+                    )
         return routes
 
     def cors(self, resolver: Resolver, api_id: str | None = None) -> CorsSpec | None:
@@ -337,13 +388,17 @@ class SamTemplate:
         properties = self._http_api_properties({"Ref": api_id} if api_id else None)
         config = resolver.resolve(properties.get("CorsConfiguration"))
         if not config:
+            # The same settings in the OpenAPI document, keys in camelCase.
+            document = self._definition(properties, resolver).get("x-amazon-apigateway-cors")
+            config = {key[0].upper() + key[1:]: value for key, value in (document or {}).items()}
+        if not config:
             return None
         if config is True:
             return CorsSpec(allow_origins=("*",), allow_methods=("*",), allow_headers=("*",))
 
         def strings(key: str) -> tuple[str, ...]:
             value = config.get(key, [])
-            return tuple(str(item) for item in (value if isinstance(value, list) else [value]))
+            return tuple(str(item).strip() for item in (value if isinstance(value, list) else [value]))
 
         return CorsSpec(
             allow_origins=strings("AllowOrigins"),
@@ -386,11 +441,20 @@ class SamTemplate:
         globals_api = self.data.get("Globals", {}).get("HttpApi", {})
         return {**globals_api, **resource.get("Properties", {})}
 
+    @staticmethod
+    def _definition(api_properties: Mapping[str, Any], resolver: Resolver) -> Mapping[str, Any]:
+        """The API's DefinitionBody with its conditions resolved (empty when it has none)."""
+        body = resolver.resolve(api_properties.get("DefinitionBody") or {})
+        return body if isinstance(body, Mapping) else {}
+
     def _authorizer(
         self, api_properties: Mapping[str, Any], name: str | None, resolver: Resolver
-    ) -> JwtAuthorizerSpec | None:
+    ) -> JwtAuthorizerSpec | LambdaAuthorizerSpec | None:
         if name is None or name == "NONE":
             return None
+        schemes = self._definition(api_properties, resolver).get("components", {}).get("securitySchemes", {})
+        if name in schemes:
+            return self._scheme_authorizer(name, schemes[name])
         authorizer = api_properties.get("Auth", {}).get("Authorizers", {}).get(name)
         if authorizer is None or "JwtConfiguration" not in authorizer:
             raise TemplateError(f"authorizer {name}: only JWT authorizers can run locally")
@@ -405,3 +469,49 @@ class SamTemplate:
             audiences=tuple(audience if isinstance(audience, list) else [audience]),
             header=source.removeprefix("$request.header.").lower(),
         )
+
+    def _scheme_authorizer(
+        self, name: str, scheme: Mapping[str, Any]
+    ) -> JwtAuthorizerSpec | LambdaAuthorizerSpec:
+        """An authorizer written as an OpenAPI security scheme (x-amazon-apigateway-authorizer), resolved."""
+        authorizer = scheme.get("x-amazon-apigateway-authorizer", {})
+        kind = str(authorizer.get("type", "")).lower()
+        sources = authorizer.get("identitySource", "$request.header.Authorization")
+        source = str(sources[0] if isinstance(sources, list) and sources else sources)
+        if not source.startswith("$request.header."):
+            raise TemplateError(f"authorizer {name}: only a header identitySource can run locally")
+        header = source.removeprefix("$request.header.").lower()
+        if kind == "jwt":
+            config = authorizer.get("jwtConfiguration", {})
+            audience = config.get("audience", [])
+            return JwtAuthorizerSpec(
+                name=name,
+                issuer=str(config.get("issuer", "")),
+                audiences=tuple(audience if isinstance(audience, list) else [audience]),
+                header=header,
+            )
+        # A Lambda authorizer's URI ends with .../functions/<function ARN>/invocations.
+        match = re.search(
+            r"/functions/[^/]*:([A-Za-z0-9]+)/invocations$", str(authorizer.get("authorizerUri", ""))
+        )
+        function_id = match.group(1) if match else ""
+        if kind != "request" or function_id not in self.resources:
+            raise TemplateError(
+                f"authorizer {name}: only JWT authorizers and this template's Lambda authorizers run locally"
+            )
+        return LambdaAuthorizerSpec(
+            name=name,
+            function_id=function_id,
+            header=header,
+            ttl_seconds=int(authorizer.get("authorizerResultTtlInSeconds", 300)),
+            payload_format_version=str(authorizer.get("authorizerPayloadFormatVersion", "2.0")),
+            simple_responses=bool(authorizer.get("enableSimpleResponses", False)),
+        )
+
+
+def _operation(definition: Mapping[str, Any], method: str, path: str) -> Mapping[str, Any]:
+    """The operation for `method` and `path` in an OpenAPI document (empty when it has none)."""
+    methods = definition.get("paths", {}).get(path) or {}
+    key = "x-amazon-apigateway-any-method" if method == "ANY" else method.lower()
+    operation = methods.get(key) or {}
+    return operation if isinstance(operation, Mapping) else {}

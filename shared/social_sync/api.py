@@ -245,11 +245,11 @@ def verify_linked_account_api() -> Route:
 
 
 def caller_id(http: HttpRequest) -> str:
-    """The `sub` claim the JWT authorizer verified; the only source of the caller's identity."""
-    sub = http.claims.get("sub")
-    if not isinstance(sub, str) or not sub:
+    """The caller the HTTP API's authorizer verified; the only source of the caller's identity."""
+    caller = http.caller
+    if caller is None:
         raise Unauthenticated("Unauthorized")
-    return sub
+    return caller
 
 
 def parse_body(http: HttpRequest, model: type[RequestT]) -> RequestT:

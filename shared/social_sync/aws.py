@@ -50,3 +50,13 @@ def events() -> EventBridgeClient:
 def sqs() -> SQSClient:
     """The container's SQS client."""
     return cast("SQSClient", _client("sqs"))
+
+
+def ssm() -> Any:
+    """The container's SSM client (the shared-secret authorizer reads its secret with it)."""
+    return _client("ssm")
+
+
+def secretsmanager() -> Any:
+    """The container's Secrets Manager client (the shared-secret authorizer reads its secret with it)."""
+    return _client("secretsmanager")

@@ -52,10 +52,18 @@ class HttpRequest:
         return dict(self.event.get("pathParameters") or {})
 
     @property
-    def claims(self) -> dict[str, Any]:
-        """The JWT claims the HTTP API's authorizer verified (empty when none reached us)."""
+    def caller(self) -> str | None:
+        """Who is calling, as whichever authorizer ran verified it (None when none did).
+
+        AuthMode shared-secret: the Lambda authorizer's context (`requestContext.authorizer.lambda`),
+        whose `userId` is the token's first id claim; AuthMode oidc: the JWT authorizer's `sub` claim.
+        """
         authorizer = self.event.get("requestContext", {}).get("authorizer") or {}
-        return dict((authorizer.get("jwt") or {}).get("claims") or {})
+        if "lambda" in authorizer:
+            caller = (authorizer.get("lambda") or {}).get("userId")
+        else:
+            caller = ((authorizer.get("jwt") or {}).get("claims") or {}).get("sub")
+        return caller if isinstance(caller, str) and caller else None
 
 
 class Route:

@@ -21,7 +21,7 @@ from typing import Any
 
 from localrun.dynamodb import DynamoDBLocal
 from localrun.issuer import LocalIssuer
-from localrun.settings import ISSUER_PATH, LOCAL_AUDIENCE, REPO_ROOT, load_settings
+from localrun.settings import API_PARAMETER_VARIABLES, ISSUER_PATH, LOCAL_AUDIENCE, REPO_ROOT, load_settings
 from localrun.template import SamTemplate
 
 START_TIMEOUT_SECONDS = 120
@@ -135,7 +135,7 @@ def stack_environment(overrides: dict[str, str]) -> dict[str, str]:
         for name, value in os.environ.items()
         if name not in function_variables
         and not name.startswith(("AWS_", "RAPIDAPI_"))  # a developer's real key must never reach a test
-        and name not in ("PORT", "DYNAMODB_PORT")
+        and name not in ("PORT", "DYNAMODB_PORT", "JWT_SECRET", *API_PARAMETER_VARIABLES.values())
     }
     environment.update(overrides)
     return environment

@@ -288,30 +288,44 @@ def test_an_unknown_route_is_api_gateways_404_even_with_no_token(
     assert reply.json() == {"message": "Not Found"}
 
 
+APP_ORIGIN = "http://localhost:3000"  # one of CorsAllowOrigins' default origins, the app's dev server
+
+
 def test_cors_preflight_is_answered_from_the_templates_configuration(stack: LocalStack) -> None:
     reply = stack.request(
         "OPTIONS",
         PROFILE,
         headers={
-            "Origin": "http://localhost:5173",
+            "Origin": APP_ORIGIN,
             "Access-Control-Request-Method": "PUT",
             "Access-Control-Request-Headers": "authorization,content-type",
         },
     )
 
     assert reply.status == 204
-    assert reply.headers["access-control-allow-origin"] == "*"
+    assert reply.headers["access-control-allow-origin"] == APP_ORIGIN
+    assert reply.headers["access-control-allow-credentials"] == "true"
+    assert reply.headers["vary"].lower() == "origin"
     assert "PUT" in reply.headers["access-control-allow-methods"]
     assert "authorization" in reply.headers["access-control-allow-headers"]
 
 
 def test_responses_carry_cors_headers_for_the_apps_origin(stack: LocalStack, user: str) -> None:
-    reply = stack.request(
-        "GET", PROFILE, token=stack.token(user), headers={"Origin": "http://localhost:5173"}
-    )
+    reply = stack.request("GET", PROFILE, token=stack.token(user), headers={"Origin": APP_ORIGIN})
 
-    assert reply.headers["access-control-allow-origin"] == "*"
+    assert reply.headers["access-control-allow-origin"] == APP_ORIGIN
+    assert reply.headers["access-control-allow-credentials"] == "true"
+    assert reply.headers["vary"].lower() == "origin"
     assert reply.headers["access-control-expose-headers"] == "retry-after"
+
+
+def test_an_origin_not_allowed_gets_no_cors_headers(stack: LocalStack, user: str) -> None:
+    headers = {"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"}
+    preflight = stack.request("OPTIONS", PROFILE, headers=headers)
+    reply = stack.request("GET", PROFILE, token=stack.token(user), headers={"Origin": "https://evil.example"})
+
+    for answer in (preflight, reply):
+        assert not [name for name in answer.headers if name.startswith("access-control-")], answer.headers
 
 
 # --- settings a deployment chooses ---------------------------------------------------------------------

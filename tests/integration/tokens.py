@@ -26,10 +26,11 @@ def unsigned(header: dict[str, Any], claims: dict[str, Any]) -> str:
     return f"{b64url(json.dumps(header).encode())}.{b64url(json.dumps(claims).encode())}."
 
 
-def hmac_signed(header: dict[str, Any], claims: dict[str, Any], secret: bytes) -> str:
-    """An HS256 token made by hand (PyJWT rightly refuses to use a PEM key as an HMAC secret)."""
+def hmac_signed(header: dict[str, Any], claims: dict[str, Any], secret: bytes, digest: str = "sha256") -> str:
+    """A token HMAC-signed by hand, whatever its header says (PyJWT rightly refuses to use a PEM key as an
+    HMAC secret, or to sign under a header that names another algorithm)."""
     signing_input = f"{b64url(json.dumps(header).encode())}.{b64url(json.dumps(claims).encode())}"
-    signature = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
+    signature = hmac.new(secret, signing_input.encode(), getattr(hashlib, digest)).digest()
     return f"{signing_input}.{b64url(signature)}"
 
 

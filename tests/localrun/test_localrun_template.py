@@ -9,9 +9,16 @@ import pytest
 from localrun.dynamodb import create_table_request
 from localrun.openapi import DOCS_FUNCTION
 from localrun.runtime import function_environment
-from localrun.settings import REPO_ROOT, LocalSettings
+from localrun.settings import API_PARAMETER_VARIABLES, REPO_ROOT, LocalSettings
 from localrun.stack import local_parameter_values, template_resolver
-from localrun.template import Resolver, SamTemplate, TemplateError
+from localrun.template import JwtAuthorizerSpec, LambdaAuthorizerSpec, Resolver, SamTemplate, TemplateError
+
+
+@pytest.fixture(autouse=True)
+def api_parameters_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The template's own values unless a test sets AUTH_MODE and the like."""
+    for variable in API_PARAMETER_VARIABLES.values():
+        monkeypatch.delenv(variable, raising=False)
 
 
 @pytest.fixture
@@ -51,7 +58,7 @@ def test_every_http_api_event_becomes_a_route_guarded_by_the_local_issuer(
             # The docs page, its assets and the document are public, as the template declares.
             assert route.authorizer is None, route
             continue
-        assert route.authorizer is not None
+        assert isinstance(route.authorizer, JwtAuthorizerSpec)
         assert route.authorizer.issuer == "http://127.0.0.1:3123/local-issuer"
         assert route.authorizer.audiences == ("social-sync-local",)
         assert route.authorizer.header == "authorization"
@@ -121,9 +128,40 @@ def test_cors_comes_from_the_http_api(template: SamTemplate, settings: LocalSett
     cors = template.cors(template_resolver(template, settings))
 
     assert cors is not None
-    assert cors.allow_origins == ("*",)
+    assert cors.allow_origins == ("http://localhost:3000", "http://127.0.0.1:3000")
+    assert cors.allow_credentials is True
     assert cors.expose_headers == ("retry-after",)
     assert cors.max_age == 600
+
+
+def test_the_apis_own_parameters_come_from_the_environment(
+    template: SamTemplate, settings: LocalSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given AUTH_MODE, CORS_ALLOW_ORIGINS and UPSTREAM_API_URL in the environment of `make run`
+    monkeypatch.setenv("AUTH_MODE", "shared-secret")
+    monkeypatch.setenv("CORS_ALLOW_ORIGINS", "http://127.0.0.1:4000,https://app.example.com")
+    monkeypatch.setenv("UPSTREAM_API_URL", "http://127.0.0.1:9999/base")
+    monkeypatch.setenv("AUTHORIZER_CACHE_SECONDS", "7")
+    resolver = template_resolver(template, settings)
+
+    # Then every function's route is guarded by the Lambda authorizer, cached per Authorization header
+    routes = template.routes(resolver)
+    # (but the docs page's, public as the template declares)
+    function_routes = [
+        route for route in routes if route.http_proxy_uri is None and route.function_id != DOCS_FUNCTION
+    ]
+    assert function_routes
+    for route in function_routes:
+        assert route.authorizer == LambdaAuthorizerSpec(
+            "SharedSecretAuthorizer", "AuthorizerFunction", "authorization", ttl_seconds=7
+        )
+    # And unmatched requests go upstream with no authorizer, and CORS names the given origins
+    [proxy] = [route for route in routes if route.http_proxy_uri is not None]
+    assert (proxy.route_key, proxy.authorizer) == ("ANY /{proxy+}", None)
+    assert proxy.http_proxy_uri == "http://127.0.0.1:9999/base/{proxy}"
+    cors = template.cors(resolver)
+    assert cors is not None
+    assert cors.allow_origins == ("http://127.0.0.1:4000", "https://app.example.com")
 
 
 def test_intrinsics_resolve_to_local_names(template: SamTemplate, settings: LocalSettings) -> None:

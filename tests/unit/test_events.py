@@ -56,6 +56,8 @@ EXPECTED: dict[str, Expected] = {
     "sync_twitter.json": Expected(200),
     "sync_instagram.json": Expected(200),
     "get_profile.json": Expected(200, given_profile=True),
+    # AuthMode shared-secret: the caller comes from the Lambda authorizer's context, not from JWT claims.
+    "get_profile_shared_secret.json": Expected(200, given_profile=True),
     "update_profile.json": Expected(200),
     "sync_all.json": Expected(200),
     "get_stats_history.json": Expected(200, given_profile=True),
@@ -136,7 +138,8 @@ def request_body(event: dict[str, Any]) -> Any:
 
 
 def caller(event: dict[str, Any]) -> str:
-    sub = event["requestContext"]["authorizer"]["jwt"]["claims"]["sub"]
+    authorizer = event["requestContext"]["authorizer"]
+    sub = authorizer["lambda"]["userId"] if "lambda" in authorizer else authorizer["jwt"]["claims"]["sub"]
     assert isinstance(sub, str)
     return sub
 
@@ -385,7 +388,11 @@ def test_event_is_an_http_api_payload_2_0_event(name: str) -> None:
     assert isinstance(event["isBase64Encoded"], bool)
     if "body" in event:
         assert isinstance(event["body"], str)
-    if "authorizer" in context:
+    if "lambda" in context.get("authorizer", {}):
+        # A Lambda authorizer's simple response context, as the shared-secret authorizer returns it
+        assert set(context["authorizer"]["lambda"]) == {"userId"}
+        assert event["headers"]["authorization"].startswith("Bearer ")
+    elif "authorizer" in context:
         jwt = context["authorizer"]["jwt"]
         assert {"sub", "iss", "aud", "exp", "iat"} <= set(jwt["claims"])
         assert all(isinstance(value, str) for value in jwt["claims"].values()), "claims arrive as strings"

@@ -87,6 +87,7 @@ print(json.dumps(outside))
         "AWS_SECRET_ACCESS_KEY": "layer-test",
         "TABLE_NAME": "social-sync-layer-test",
         "SYNC_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/layer-test",
+        "JWT_SECRET_PARAMETER": "/social-sync/jwt-secret",
     }
     for folder in folders:
         result = subprocess.run(  # noqa: S603 - our own interpreter and probe
@@ -100,3 +101,41 @@ print(json.dumps(outside))
         # Then it loads, and nothing came from anywhere else
         assert result.returncode == 0, f"{folder.name}: {result.stderr[-2000:]}"
         assert json.loads(result.stdout.splitlines()[-1]) == [], folder.name
+
+
+def test_the_authorizer_loads_neither_pydantic_nor_powertools(layer: Path, tmp_path: Path) -> None:
+    # Given the shared-secret authorizer, which runs on every request API Gateway has not cached,
+    # and a runtime of the standard library and boto3 with its dependencies
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    site_packages = Path(boto3.__file__).parent.parent
+    for name in RUNTIME_PACKAGES:
+        (runtime / name).symlink_to(site_packages / name)
+    probe = """
+import json, sys
+sys.path[:0] = sys.argv[1:4]
+import app
+print(json.dumps(sorted({name.split(".")[0] for name in sys.modules})))
+"""
+    # When its app.py is imported as Lambda imports it
+    result = subprocess.run(  # noqa: S603 - our own interpreter and probe
+        [
+            sys.executable,
+            "-S",
+            "-B",
+            "-c",
+            probe,
+            str(ROOT / "functions" / "authorizer"),
+            str(layer),
+            str(runtime),
+        ],
+        env={"PATH": os.environ["PATH"], "JWT_SECRET_PARAMETER": "/social-sync/jwt-secret"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    # Then only PyJWT, botocore and the layer's own small modules came with it
+    loaded = set(json.loads(result.stdout.splitlines()[-1]))
+    assert {"jwt", "botocore", "social_sync"} <= loaded
+    heavy = {"pydantic", "pydantic_core", "aws_lambda_powertools", "boto3", "httpx", "cryptography"}
+    assert not loaded & heavy

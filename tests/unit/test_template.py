@@ -21,6 +21,7 @@ from cfnlint.api import ManualArgs, lint_file
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
 
+from localrun.template import Resolver
 from tests.template import ROOT, TEMPLATE, resources, template
 
 # The README's route table (function -> method, path), then the routes added since.
@@ -77,6 +78,8 @@ DYNAMODB_ACCESS: dict[str, DynamoDBAccess] = {
     "SyncWorkerFunction": {"ProfilesTable": frozenset({"dynamodb:GetItem", "dynamodb:PutItem"})},
     # Serves files shipped with it.
     "DocsFunction": {},
+    # AuthMode shared-secret: reads its signing secret, never the tables.
+    "AuthorizerFunction": {},
 }
 # The docs page, its assets and the OpenAPI document: public, and only where ServeApiDocs is true.
 DOCS_ROUTES = {
@@ -169,29 +172,48 @@ def test_design_route_is_on_the_http_api_and_invokes_its_function(
     ), permissions
 
 
-def test_every_route_is_guarded_by_the_jwt_authorizer() -> None:
-    # Given the HttpApi's authorizer as template.yaml declares it
-    auth = template()["Resources"]["HttpApi"]["Properties"]["Auth"]
-    name = auth["DefaultAuthorizer"]
-    parameters = template()["Parameters"]
-    # Then it is API Gateway's native JWT authorizer on the Authorization header, configured by Parameters
-    scheme = http_api_body()["components"]["securitySchemes"][name]
-    assert scheme["x-amazon-apigateway-authorizer"] == {
-        "type": "jwt",
-        "identitySource": "$request.header.Authorization",
-        "jwtConfiguration": {"issuer": {"Ref": "JwtIssuer"}, "audience": {"Ref": "JwtAudience"}},
-    }
-    assert parameters["JwtIssuer"]["Type"] == "String"
-    assert parameters["JwtAudience"]["Type"] == "CommaDelimitedList"
-    # And every route of the API requires it: none opts out but the docs' (tested below)
-    operations = {
+# Every combination a deployment can choose: AuthMode, with and without UpstreamApiUrl.
+UPSTREAM = "https://api.hyperbuds.example"
+DEPLOYMENTS = {
+    f"{mode}{' + upstream' if upstream else ''}": {"AuthMode": mode, "UpstreamApiUrl": upstream}
+    for mode in ("oidc", "shared-secret")
+    for upstream in ("", UPSTREAM)
+}
+AUTHORIZER_OF = {"oidc": "JwtAuthorizer", "shared-secret": "SharedSecretAuthorizer"}
+
+
+def deployed_body(parameters: dict[str, str]) -> dict[str, Any]:
+    """The HttpApi's OpenAPI document as CloudFormation resolves it with these parameter values."""
+    resolved: dict[str, Any] = Resolver(translated(), "us-east-1", parameters).resolve(http_api_body())
+    return resolved
+
+
+def operations(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
         f"{method.upper()} {path}": operation
-        for path, methods in http_api_body()["paths"].items()
-        if path not in DOCS_ROUTES
+        for path, methods in body["paths"].items()
         for method, operation in methods.items()
     }
-    assert operations
-    for route, operation in operations.items():
+
+
+@pytest.mark.parametrize("parameters", DEPLOYMENTS.values(), ids=DEPLOYMENTS.keys())
+def test_every_route_is_guarded_by_the_one_authorizer_its_auth_mode_deploys(
+    parameters: dict[str, str],
+) -> None:
+    # Given the API as deployed with this AuthMode
+    body = deployed_body(parameters)
+    name = AUTHORIZER_OF[parameters["AuthMode"]]
+    # Then it has exactly one authorizer, that mode's ...
+    assert list(body["components"]["securitySchemes"]) == [name]
+    # ... and every route of a function requires it: none is left open, none opts out
+    routes = {
+        key: op
+        for key, op in operations(body).items()
+        if op["x-amazon-apigateway-integration"]["type"] == "aws_proxy"
+        and key.split(" ", 1)[1] not in DOCS_ROUTES  # public, tested below
+    }
+    assert set(routes) >= {f"{method} {path}" for method, path in ROUTES.values()}
+    for route, operation in routes.items():
         assert operation.get("security") == [{name: []}], f"{route} is not guarded by {name}"
 
 
@@ -208,16 +230,152 @@ def test_the_docs_are_public_and_deployed_only_when_serve_api_docs_is_true() -> 
         if name.startswith("DocsFunction"):
             assert resource.get("Condition") == condition, name
     for path, method in DOCS_ROUTES.items():
-        condition_name, item, otherwise = http_api_body()["paths"][path]["Fn::If"]
+        condition_name, operation, otherwise = http_api_body()["paths"][path][method]["Fn::If"]
         assert (condition_name, otherwise) == (condition, {"Ref": "AWS::NoValue"}), path
-        operation = item[method]["Fn::If"][1]
-        # And each goes to DocsFunction (its SnapStart alias) with no authorizer (SAM's NONE):
-        # a browser needs no token
+        # And each goes to DocsFunction (its SnapStart alias) with no authorizer: a browser needs no token
         assert "${DocsFunctionAliaslive}" in json.dumps(operation["x-amazon-apigateway-integration"]["uri"])
-        assert operation["security"] == [{"NONE": []}], path
+        assert "security" not in operation, path
     # And the function ships its files: functions/docs/Makefile builds it (tests/unit/test_docs.py)
     assert docs["Metadata"]["BuildMethod"] == "makefile"
     assert "build-DocsFunction:" in (ROOT / "functions" / "docs" / "Makefile").read_text()
+
+
+def test_oidc_mode_cannot_be_deployed_without_an_identity_provider() -> None:
+    # Given the Rule CloudFormation checks before creating anything
+    rule = template()["Rules"]["OidcNeedsAnIdentityProvider"]
+    # Then in oidc mode it requires an issuer and audiences with no empty entry; shared-secret needs neither
+    assert rule["RuleCondition"] == {"Fn::Equals": [{"Ref": "AuthMode"}, "oidc"]}
+    assert [a["Assert"] for a in rule["Assertions"]] == [
+        {"Fn::Not": [{"Fn::Equals": [{"Ref": "JwtIssuer"}, ""]}]},
+        {"Fn::Not": [{"Fn::Contains": [{"Ref": "JwtAudience"}, ""]}]},
+    ]
+    assert template()["Parameters"]["AuthMode"]["AllowedValues"] == ["oidc", "shared-secret"]
+
+
+def test_oidc_mode_deploys_api_gateways_jwt_authorizer_configured_by_parameters() -> None:
+    body = deployed_body({"AuthMode": "oidc", "JwtIssuer": "https://issuer.example/", "JwtAudience": "a,b"})
+
+    assert body["components"]["securitySchemes"]["JwtAuthorizer"]["x-amazon-apigateway-authorizer"] == {
+        "type": "jwt",
+        "identitySource": "$request.header.Authorization",
+        "jwtConfiguration": {"issuer": "https://issuer.example/", "audience": ["a", "b"]},
+    }
+    assert "AuthorizerFunction" not in deployed_resources({"AuthMode": "oidc"})
+
+
+def test_shared_secret_mode_deploys_the_lambda_authorizer_cached_per_authorization_header() -> None:
+    # Given the API as deployed in shared-secret mode
+    parameters = {"AuthMode": "shared-secret", "AuthorizerCacheSeconds": "120"}
+    scheme = deployed_body(parameters)["components"]["securitySchemes"]["SharedSecretAuthorizer"]
+    authorizer = scheme["x-amazon-apigateway-authorizer"]
+    # Then API Gateway calls AuthorizerFunction with payload 2.0, reads a simple response, and caches
+    # it per Authorization header for the parameter's seconds
+    assert authorizer["type"] == "request"
+    assert authorizer["authorizerPayloadFormatVersion"] == "2.0"
+    assert authorizer["enableSimpleResponses"] is True
+    assert authorizer["identitySource"] == ["$request.header.Authorization"]
+    assert authorizer["authorizerResultTtlInSeconds"] == "120"
+    uri = authorizer["authorizerUri"]
+    assert uri.startswith("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:")
+    assert uri.endswith(":AuthorizerFunction/invocations")
+    # And API Gateway may invoke it, as an authorizer of this API only
+    resources = deployed_resources(parameters)
+    permission = resources["AuthorizerInvokePermission"]["Properties"]
+    assert permission["Principal"] == "apigateway.amazonaws.com"
+    assert permission["FunctionName"] == {"Fn::GetAtt": ["AuthorizerFunction", "Arn"]}
+    assert permission["SourceArn"]["Fn::Sub"].endswith(":${HttpApi}/authorizers/*")
+
+
+def deployed_resources(parameters: dict[str, str]) -> dict[str, Any]:
+    """The translated resources CloudFormation creates with these parameter values (conditions applied)."""
+    resolver = Resolver(translated(), "us-east-1", parameters)
+    return {
+        name: resource
+        for name, resource in translated()["Resources"].items()
+        if "Condition" not in resource or resolver.condition(resource["Condition"])
+    }
+
+
+@pytest.mark.parametrize(
+    ("parameter", "statement"),
+    [
+        (
+            "/social-sync/jwt-secret",
+            {"Action": "ssm:GetParameter", "Resource": "parameter/social-sync/jwt-secret"},
+        ),
+        (
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:jwt-AbCdEf",
+            {
+                "Action": "secretsmanager:GetSecretValue",
+                "Resource": "arn:aws:secretsmanager:us-east-1:123456789012:secret:jwt-AbCdEf",
+            },
+        ),
+    ],
+    ids=["ssm", "secrets manager"],
+)
+def test_the_authorizer_may_read_its_secret_and_nothing_else(
+    parameter: str, statement: dict[str, str]
+) -> None:
+    # Given the authorizer's role as deployed with the secret in SSM or in Secrets Manager
+    parameters = {"AuthMode": "shared-secret", "JwtSecretParameter": parameter}
+    resources = deployed_resources(parameters)
+    resolver = Resolver(translated(), "us-east-1", parameters)
+    role = resolver.resolve(role_of("AuthorizerFunction")["Properties"])
+    statements = [
+        s for policy in role.get("Policies", []) for s in as_list(policy["PolicyDocument"]["Statement"])
+    ]
+    # Then its one permission reads that secret, and the secret's name is all its environment holds of it
+    [granted] = statements
+    assert granted["Action"] == statement["Action"]
+    assert granted["Resource"].endswith(statement["Resource"])
+    variables = resources["AuthorizerFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["JWT_SECRET_PARAMETER"] == {"Ref": "JwtSecretParameter"}
+    assert "JWT_SECRET" not in variables
+    assert (
+        "JWT_SECRET"
+        not in translated()["Resources"]["AuthorizerFunction"]["Properties"]["Environment"]["Variables"]
+    )
+
+
+@pytest.mark.parametrize("parameters", DEPLOYMENTS.values(), ids=DEPLOYMENTS.keys())
+def test_unmatched_requests_go_to_the_upstream_api_only_when_one_is_given(parameters: dict[str, str]) -> None:
+    # Given the API as deployed with or without UpstreamApiUrl
+    proxy = operations(deployed_body(parameters)).get("X-AMAZON-APIGATEWAY-ANY-METHOD /{proxy+}")
+    if not parameters["UpstreamApiUrl"]:
+        # Then without it there is no catch-all: unknown routes are API Gateway's 404
+        assert proxy is None
+        return
+    # Then with it a greedy route on any method proxies to the upstream with the request's full path,
+    # and no authorizer (the upstream checks its own requests, login included)
+    assert proxy is not None
+    assert "security" not in proxy
+    assert proxy["x-amazon-apigateway-integration"] == {
+        "type": "http_proxy",
+        "httpMethod": "ANY",
+        "uri": f"{UPSTREAM}/{{proxy}}",
+        "payloadFormatVersion": "1.0",
+        "connectionType": "INTERNET",
+        "timeoutInMillis": 30000,
+    }
+
+
+def test_cors_lets_the_apps_origins_send_credentials_and_never_allows_every_origin() -> None:
+    # Given the API's CORS as deployed with two origins
+    origins = "https://app.example.com,https://www.example.com"
+    cors = deployed_body({"CorsAllowOrigins": origins})["x-amazon-apigateway-cors"]
+    parameter = template()["Parameters"]["CorsAllowOrigins"]
+    # Then each origin is its own entry, credentials are allowed, Retry-After is readable
+    assert cors["allowOrigins"] == ["https://app.example.com", "https://www.example.com"]
+    assert cors["allowCredentials"] is True
+    assert "retry-after" in [header.lower() for header in cors["exposeHeaders"]]
+    assert {"authorization", "content-type"} <= set(cors["allowHeaders"])
+    # And the default names the app's local origins; * cannot be given (browsers refuse it with credentials)
+    assert parameter["Default"] == "http://localhost:3000,http://127.0.0.1:3000"
+    pattern = re.compile(parameter["AllowedPattern"])
+    assert pattern.fullmatch(origins)
+    assert pattern.fullmatch(parameter["Default"])
+    for refused in ("*", "https://app.example.com,*", "https://*.example.com", ""):
+        assert not pattern.fullmatch(refused), refused
 
 
 def test_every_function_runs_python313_on_arm64_with_the_shared_layer() -> None:
@@ -277,7 +435,9 @@ def test_function_may_only_do_the_dynamodb_actions_it_needs(function: str, acces
     statements = [
         statement
         for policy in role.get("Policies", [])
-        for statement in as_list(policy["PolicyDocument"]["Statement"])
+        for conditional in as_list(policy["PolicyDocument"]["Statement"])
+        # A statement that depends on a condition (where a secret is kept) is checked in both forms.
+        for statement in (conditional["Fn::If"][1:] if "Fn::If" in conditional else [conditional])
     ]
     # Then it names its actions (no wildcard) ...
     for statement in statements:
