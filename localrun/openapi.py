@@ -145,14 +145,38 @@ def wire_models(models: ModuleType) -> WireModels:
         message: str
         errors: list[FieldError] | None = Field(default=None, min_length=1)
 
+    class SocialFetchResponse(Envelope):
+        """A handle's numbers, as the app's platform-analytics page reads them."""
+
+        success: Literal[True]
+        data: models.SocialFetchData  # type: ignore[name-defined]
+
+    class SocialFetchErrorResponse(ErrorResponse):
+        """An error in the app's shape: `error` a short machine-friendly phrase, `message` for a person."""
+
+        error: str = Field(pattern="^[a-z_]+$", examples=["account_not_found", "quota_exceeded"])
+
     class GatewayError(Envelope):
         """An answer API Gateway gives itself, before any function runs (bad token, unknown route)."""
 
         message: str
 
     return WireModels(
-        requests=[models.SocialSyncRequest, models.SocialSyncAllRequest, models.ProfileUpdate],
-        responses=[SocialSyncResponse, ProfileResponse, HistoryResponse, ErrorResponse, GatewayError],
+        requests=[
+            models.SocialSyncRequest,
+            models.SocialSyncAllRequest,
+            models.ProfileUpdate,
+            models.SocialFetchRequest,
+        ],
+        responses=[
+            SocialSyncResponse,
+            ProfileResponse,
+            HistoryResponse,
+            ErrorResponse,
+            GatewayError,
+            SocialFetchResponse,
+            SocialFetchErrorResponse,
+        ],
         history_query=models.HistoryQuery,
     )
 
@@ -231,12 +255,14 @@ STATUS_TEXT = {
     409: "A request with the same Idempotency-Key is still being processed.",
     413: "The request body is over 16 KiB.",
     422: "This Idempotency-Key was already used with a different request body.",
-    429: "This platform was synced less than SYNC_COOLDOWN_SECONDS ago; Retry-After says when to try again.",
+    429: "This platform was synced less than SYNC_COOLDOWN_SECONDS ago, or the platform's request budget "
+    "(YouTube: the daily quota, until midnight Pacific) is spent; Retry-After says when to try again.",
     500: "Something unexpected; never a stack trace or internals.",
-    502: "RapidAPI failed, refused, or answered something that is not an account; nothing was stored.",
+    502: "RapidAPI or the YouTube Data API failed, refused, or answered something that is not an account; "
+    "nothing was stored.",
     503: "The database is unavailable or too many writers raced; nothing was changed. "
     "Try again after Retry-After.",
-    504: "RapidAPI did not answer in time; nothing was stored.",
+    504: "RapidAPI or the YouTube Data API did not answer in time; nothing was stored.",
 }
 SYNC_STATUSES = (400, 401, 403, 404, 409, 413, 422, 429, 500, 502, 503, 504)
 # Statuses API Gateway itself may answer with: its body is {"message": ...} rather than the functions'.
@@ -256,6 +282,7 @@ class Operation:
     query: bool = False
     idempotent: bool = False
     status_text: Mapping[int, str] | None = None
+    error: str = "ErrorResponse"
 
 
 def _operations(platforms: Sequence[str]) -> dict[tuple[str, str], Operation]:
@@ -280,6 +307,22 @@ def _operations(platforms: Sequence[str]) -> dict[tuple[str, str], Operation]:
             success="SocialSyncResponse",
             statuses=SYNC_STATUSES,
             idempotent=True,
+        ),
+        ("POST", "/api/v1/social/fetch"): Operation(
+            summary="A handle's followers and engagement: fetched (cached 5 minutes), never stored",
+            tag="fetch",
+            request="SocialFetchRequest",
+            success="SocialFetchResponse",
+            statuses=(400, 401, 404, 413, 429, 500, 502, 503, 504),
+            error="SocialFetchErrorResponse",
+            status_text={
+                400: "Bad body, an unknown platform or an empty username (`error`: invalid_request, "
+                "unsupported_platform, invalid_username).",
+                404: "No such account on the platform (`error` account_not_found), or a YouTube channel that "
+                "hides its subscribers (followers_hidden).",
+                429: "The platform's request budget is spent (rate_limited), or YouTube's daily quota until "
+                "midnight Pacific (quota_exceeded); Retry-After says when to try again.",
+            },
         ),
         ("GET", "/api/v1/profiles/me"): Operation(
             summary="The caller's profile",
@@ -310,7 +353,7 @@ def _operations(platforms: Sequence[str]) -> dict[tuple[str, str], Operation]:
 
 def _response(status: int, operation: Operation) -> dict[str, Any]:
     text = (operation.status_text or {}).get(status, STATUS_TEXT[status])
-    error = {"$ref": SCHEMAS + "ErrorResponse"}
+    error = {"$ref": SCHEMAS + operation.error}
     schema = {"anyOf": [error, {"$ref": SCHEMAS + "GatewayError"}]} if status in GATEWAY_STATUSES else error
     response: dict[str, Any] = {"description": text, "content": {"application/json": {"schema": schema}}}
     if status in RETRY_AFTER_STATUSES:
@@ -404,6 +447,7 @@ def build_document(template_path: Path = REPO_ROOT / "template.yaml") -> dict[st
             {"name": "sync", "description": "Save platform numbers into the caller's profile"},
             {"name": "profile", "description": "The caller's profile"},
             {"name": "history", "description": "Growth over time"},
+            {"name": "fetch", "description": "Any handle's numbers, fetched for the app, stored nowhere"},
         ],
         "paths": paths,
         "components": {

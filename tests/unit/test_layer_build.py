@@ -18,7 +18,7 @@ import boto3
 import pytest
 
 from bench.cold_start import build_layer
-from tests.template import ROOT
+from tests.template import ROOT, resources
 
 # What the Lambda Python runtime has besides the standard library: boto3 and its dependencies.
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "urllib3", "dateutil", "six.py")
@@ -62,7 +62,7 @@ def test_every_function_imports_from_its_folder_the_layer_and_the_runtime_alone(
     for name in RUNTIME_PACKAGES:
         (runtime / name).symlink_to(site_packages / name)
     folders = sorted(path.parent for path in (ROOT / "functions").glob("*/app.py"))
-    assert len(folders) == 10
+    assert len(folders) == len(resources("AWS::Serverless::Function"))
     # When each function's app.py is imported, as Lambda does, with no site-packages and no bytecode
     # written, and every module of the layer is imported too (those the routes load on first use)
     probe = """
