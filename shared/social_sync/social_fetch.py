@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from social_sync.models import SocialFetchData, SocialFetchRequest
-from social_sync.providers import normalize_handle
 
 if TYPE_CHECKING:
     from social_sync.profiles import AccountFetcher
@@ -36,6 +35,9 @@ def fetch_numbers(
     Errors of the fetch (AccountNotFound, FetchLimitReached, RapidApiUnavailable, ...) propagate
     and nothing is cached.
     """
+    # Imported here: a cached answer needs none of the payload parsers.
+    from social_sync.providers import normalize_handle
+
     handle = normalize_handle(request.username)
     # Handles are case-insensitive on every platform this service knows.
     key = f"fetch#{request.platform}#{handle.lower()}"
