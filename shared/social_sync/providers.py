@@ -343,7 +343,7 @@ def parse_instagram(handle: str, payload: Any) -> FetchedAccount:
     if followers is None:
         raise RapidApiUnavailable("RapidAPI's Instagram answer has no follower count")
     media = page.edge_owner_to_timeline_media or _InstagramMedia()
-    recent = (_post_interactions(edge) for edge in media.edges[:RECENT_POSTS])
+    recent = (_interactions(_InstagramPost, _field(edge, "node")) for edge in media.edges[:RECENT_POSTS])
     interactions = [count for count in recent if count is not None]
     engagement = None
     if interactions and followers:
@@ -360,10 +360,14 @@ def parse_instagram(handle: str, payload: Any) -> FetchedAccount:
     )
 
 
-def _post_interactions(edge: Any) -> int | None:
-    node = edge.get("node") if isinstance(edge, dict) else None
+def _field(value: Any, name: str) -> Any:
+    return value.get(name) if isinstance(value, dict) else None
+
+
+def _interactions(model: type[_InstagramPost | _YouTubeVideoStatistics], value: Any) -> int | None:
+    """One post's likes plus comments; None when hidden or unreadable (one bad post is skipped)."""
     try:
-        return _InstagramPost.model_validate(node).interactions()
+        return model.model_validate(value).interactions()
     except ValidationError:
         return None
 
@@ -449,9 +453,9 @@ def parse_youtube(handle: str, payload: Any) -> FetchedAccount:
     followers = statistics.subscriber_count
     if followers is None:
         raise RapidApiUnavailable("The YouTube Data API's answer has no subscriber count")
-    videos = payload.get("videos")
-    items = videos.get("items") if isinstance(videos, dict) else None
-    recent = (_video_interactions(item) for item in (items if isinstance(items, list) else [])[:RECENT_POSTS])
+    items = _field(payload.get("videos"), "items")
+    videos = items[:RECENT_POSTS] if isinstance(items, list) else []
+    recent = (_interactions(_YouTubeVideoStatistics, _field(item, "statistics")) for item in videos)
     interactions = [count for count in recent if count is not None]
     engagement = None
     if interactions and followers:
@@ -476,14 +480,6 @@ def parse_youtube(handle: str, payload: Any) -> FetchedAccount:
 
 def _youtube_name(handle: str) -> str:
     return handle if YOUTUBE_CHANNEL_ID.match(handle) else f"@{handle}"
-
-
-def _video_interactions(item: Any) -> int | None:
-    statistics = item.get("statistics") if isinstance(item, dict) else None
-    try:
-        return _YouTubeVideoStatistics.model_validate(statistics).interactions()
-    except ValidationError:
-        return None
 
 
 # --- Shared.

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from social_sync.errors import AccountNotFound, AccountNumbersHidden, QuotaExhausted, RapidApiUnavailable
 from social_sync.providers import parse_account
@@ -19,12 +17,11 @@ from social_sync.settings import Settings
 from social_sync.store import DynamoFetchState
 from social_sync.youtube import DailyQuota, pacific_day
 from tests.fake_rapidapi import FakeRapidApi, Reply, fixture_json
-from tests.template import table_definition
+from tests.unit.conftest import FETCH_STATE_TABLE_NAME as TABLE
 
 MKBHD_SUBSCRIBERS = 19_600_000
 # Likes + comments of the recorded videos whose likes are shown (one hides them; one has comments off).
 MKBHD_INTERACTIONS = [121_000 + 9_000, 98_000 + 7_000, 151_000]
-TABLE = "fetch-state-unit"
 
 
 def recorded(name: str) -> Any:
@@ -248,17 +245,9 @@ def test_the_quota_day_is_the_pacific_day_and_resets_at_its_midnight(
 
 
 @pytest.fixture
-def state(monkeypatch: pytest.MonkeyPatch) -> Iterator[DynamoFetchState]:
-    for name, value in {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-    }.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        dynamodb = boto3.client("dynamodb")
-        dynamodb.create_table(TableName=TABLE, **table_definition("FetchStateTable"))
-        yield DynamoFetchState(dynamodb, TABLE)
+def state(dynamodb: Any) -> DynamoFetchState:
+    """The fetch-state table as the template declares it, in moto (tests/unit/conftest.py)."""
+    return DynamoFetchState(dynamodb, TABLE)
 
 
 def test_the_counter_never_passes_the_limit(state: DynamoFetchState) -> None:
