@@ -191,6 +191,8 @@ FETCH_ERROR_CODES = {
 
 def social_fetch_error(status: int, error: DomainError | None) -> str:
     """The short, machine-friendly `error` of a /social/fetch answer."""
+    if error is None:  # the function's own answers: a wrong route, or a bug
+        return "no_such_route" if status == 404 else "internal_error"
     if isinstance(error, InvalidRequest) and any(e.field == "platform" for e in error.errors):
         return "unsupported_platform"
     if isinstance(error, InvalidRequest) and any(e.field == "username" for e in error.errors):

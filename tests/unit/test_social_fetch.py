@@ -134,6 +134,16 @@ def test_errors_come_in_the_app_s_shape(
     assert [key for key in keys if key.startswith("fetch#")] == []
 
 
+def test_an_event_for_another_route_is_not_mistaken_for_a_missing_account(
+    function: Callable[[str], ModuleType],
+) -> None:
+    module = function("SocialFetchFunction")
+
+    status, body, _ = invoke(module, http_event("GET", PATH))
+
+    assert (status, body["error"]) == (404, "no_such_route")
+
+
 def test_no_caller_is_401(social_fetch: Callable[..., Invoked]) -> None:
     status, body, _ = social_fetch({"platform": "tiktok", "username": "charlidamelio"}, sub=None)
 
