@@ -280,8 +280,9 @@ class RapidApiClient:
         url = f"{self._base_url or 'https://' + endpoint.host}{endpoint.path}"
 
         def before_attempt() -> None:
-            self._limiter.wait()
+            # The window first: it refuses at once, and a refused request takes no slot of the limiter.
             self._windows[platform].take()
+            self._limiter.wait()
 
         return self._get(
             platform,
