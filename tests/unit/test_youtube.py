@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import threading
+import zoneinfo
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -292,3 +293,15 @@ def test_a_counter_expires_after_its_day(state: DynamoFetchState) -> None:
 
     assert item["units"]["N"] == "1"
     assert int(item["expiresAt"]["N"]) == int((now + timedelta(days=2)).timestamp())
+
+
+def test_the_pacific_zone_needs_no_zone_files_of_the_system() -> None:
+    # Given no system time zone folders (as in a Lambda image without them), only the layer's tzdata
+    zoneinfo.reset_tzpath(to=[])
+    try:
+        # Then America/Los_Angeles still loads, with its rules
+        zone = zoneinfo.ZoneInfo.no_cache("America/Los_Angeles")
+        assert datetime(2026, 7, 1, tzinfo=zone).utcoffset() == timedelta(hours=-7)
+        assert datetime(2026, 12, 1, tzinfo=zone).utcoffset() == timedelta(hours=-8)
+    finally:
+        zoneinfo.reset_tzpath()
