@@ -6,6 +6,7 @@ payloads; the local API is pointed at it with RAPIDAPI_BASE_URL and YOUTUBE_BASE
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ import pytest
 from localrun.dynamodb import dynamodb_client
 from localrun.settings import load_settings
 from social_sync.platforms import PLATFORM_SPECS
+from social_sync.store import DynamoFetchState
 from social_sync.youtube import pacific_day
 from tests.fake_rapidapi import FakeRapidApi, Reply
 from tests.integration.stack import LocalStack
@@ -265,3 +267,31 @@ def test_youtube_stops_at_the_daily_quota_with_a_retry_after_to_midnight_pacific
         "POST", FETCH, {"platform": "tiktok", "username": unique("tiktok", fake)}, token=token
     )
     assert tiktok.status == 200
+
+
+def test_concurrent_spenders_take_exactly_the_budget_from_dynamodb(stack: LocalStack) -> None:
+    # Given 8 containers spending units of one counter at the same moment, 40 attempts for a budget of 25
+    client = dynamodb_client(load_settings(stack.port, stack.dynamodb_port, stack.state_dir))
+    state = DynamoFetchState(client, "FetchStateTable")
+    counter = f"quota#test#{uuid.uuid4()}"
+    results: list[bool] = []
+    lock = threading.Lock()
+    start = threading.Barrier(8)
+
+    def spend() -> None:
+        start.wait()
+        for _ in range(5):
+            spent = state.spend_units(counter, 1, 25, 2_000_000_000)
+            with lock:
+                results.append(spent)
+
+    threads = [threading.Thread(target=spend) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    # Then DynamoDB's conditional update granted exactly the budget, and the counter holds it
+    assert (results.count(True), results.count(False)) == (25, 15)
+    item = client.get_item(TableName="FetchStateTable", Key={"key": {"S": counter}}, ConsistentRead=True)
+    assert item["Item"]["units"]["N"] == "25"
