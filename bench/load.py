@@ -99,7 +99,7 @@ def _drive(api: LocalApiProcess, load: UserLoad, deadline: float, index: int) ->
 
 
 def expected_average(breakdown: dict[str, Any]) -> Decimal:
-    """DESIGN.md's follower-weighted avgEngagement, in Decimal, rounded half-up to 2 places."""
+    """The contract's follower-weighted avgEngagement, in Decimal, rounded half-up to 2 places."""
     known = [entry for entry in breakdown.values() if "engagement" in entry]
     weight = sum((Decimal(entry.get("followers", 0)) for entry in known), Decimal(0))
     if not known:

@@ -245,7 +245,7 @@ def query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
 
 # --- Operations -----------------------------------------------------------------------------------------
 
-# DESIGN.md's error list: what each status means, wherever it is documented.
+# The API's error list (README, "The API"): what each status means, wherever it is documented.
 STATUS_TEXT = {
     400: "Bad input: not JSON, wrong types, out of range, no field given, unknown or read-only fields. "
     "Nothing was changed.",

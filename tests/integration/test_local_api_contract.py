@@ -1,4 +1,4 @@
-"""DESIGN.md's HTTP API contract end to end: real HTTP, the local authorizer, handlers, DynamoDB Local."""
+"""The README's HTTP API contract end to end: real HTTP, the local authorizer, handlers, DynamoDB Local."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 
 
 def weighted_engagement(breakdown: dict[str, Any]) -> float:
-    """DESIGN.md's avgEngagement: follower-weighted over platforms whose engagement is known.
+    """The contract's avgEngagement: follower-weighted over platforms whose engagement is known.
 
     Computed exactly in Decimal and rounded half-up to 2 places, so the check cannot drift.
     """
@@ -60,7 +60,7 @@ def test_syncing_tiktok_returns_the_documented_response(stack: LocalStack, user:
     # When the app syncs TikTok numbers it fetched
     reply = sync(stack, user, "tiktok", {"followers": 1000, "engagement": 7.5})
 
-    # Then the profile is created and returned exactly as DESIGN.md shows it
+    # Then the profile is created and returned exactly as the README shows it
     assert reply.status == 200, reply.body
     assert reply.headers["content-type"].startswith("application/json")
     body = reply.json()
@@ -93,7 +93,7 @@ def test_each_platform_route_syncs_its_own_platform(
 
 
 def test_aggregates_over_all_platforms_are_the_follower_weighted_mean(stack: LocalStack, user: str) -> None:
-    # Given numbers on every platform (the captured response DESIGN.md cites, less YouTube)
+    # Given numbers on every platform (the captured response the README cites, less YouTube)
     for platform, body in {
         "tiktok": {"followers": 1000, "engagement": 0},
         "instagram": {"followers": 15925, "engagement": 2.91},

@@ -47,7 +47,7 @@ def test_mean_mode_reproduces_the_original_backends_captured_response() -> None:
 
 def test_weighted_mode_gives_interactions_over_followers_for_the_captured_profile() -> None:
     # (1000*0 + 15925*2.91 + 7100*2.66 + 0*0) / 24025 = 65227.75 / 24025 = 2.71499...
-    # DESIGN.md quotes 2.72 here; the exact quotient rounds to 2.71.
+    # 2.72 was once quoted for this profile; the exact quotient rounds to 2.71.
     assert average_engagement(CAPTURED, "weighted") == 2.71
 
 

@@ -50,7 +50,7 @@ def test_a_table_renders_as_aligned_markdown() -> None:
 @pytest.mark.parametrize(
     ("breakdown", "expected"),
     [
-        # DESIGN.md's captured profile: the follower-weighted mean is 65227.75 / 24025 = 2.7149...
+        # The README's captured profile: the follower-weighted mean is 65227.75 / 24025 = 2.7149...
         (
             {
                 "tiktok": {"followers": 1000, "engagement": 0},

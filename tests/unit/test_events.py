@@ -182,7 +182,7 @@ def assert_synced(
 ) -> None:
     """A sync (of one platform, or of several at once) on a caller with no profile yet.
 
-    The response carries the numbers sent, the aggregates DESIGN.md defines, and the table holds the
+    The response carries the numbers sent, the aggregates the README defines, and the table holds the
     profile and one history entry per platform synced.
     """
     match = SYNC_PATH.match(event["rawPath"])
@@ -215,7 +215,7 @@ def assert_synced(
 
 
 def follower_weighted(readings: Iterable[dict[str, Any]]) -> float:
-    """DESIGN.md's avgEngagement, computed here independently of the layer: sum(f * e) / sum(f), 2 places."""
+    """The README's avgEngagement, computed independently of the layer: sum(f * e) / sum(f), 2 places."""
     known = [
         (Decimal(r.get("followers", 0)), Decimal(str(r["engagement"]))) for r in readings if "engagement" in r
     ]
@@ -401,7 +401,7 @@ def test_seed_tiktok_event_returns_exactly_the_documented_response(
     # When the seed TikTok sync arrives
     status, body, _ = invoke(function("SyncTikTokFunction"), event)
 
-    # Then the response is exactly DESIGN.md's, timestamps aside (they are now, in ISO 8601 UTC)
+    # Then the response is exactly the README's, timestamps aside (they are now, in ISO 8601 UTC)
     assert status == 200
     profile = body["profile"]
     synced_at = profile["stats"]["platformBreakdown"]["tiktok"]["lastSyncedAt"]

@@ -1,4 +1,4 @@
-"""template.yaml against DESIGN.md's deployment, checked offline.
+"""template.yaml against the deployment the README describes, checked offline.
 
 The template is translated with the SAM translator, as CloudFormation's AWS::Serverless transform does
 on deploy, so the checks read what would really be created (the HTTP API's OpenAPI body, the roles
@@ -22,7 +22,7 @@ from samtranslator.translator.translator import Translator
 
 from tests.template import ROOT, TEMPLATE, resources, template
 
-# DESIGN.md's route table (function -> method, path), then the routes added since.
+# The README's route table (function -> method, path), then the routes added since.
 ROUTES: dict[str, tuple[str, str]] = {
     "SyncTikTokFunction": ("POST", "/api/v1/profiles/social-sync/tiktok"),
     "SyncTwitchFunction": ("POST", "/api/v1/profiles/social-sync/twitch"),
@@ -126,7 +126,7 @@ def role_of(function: str) -> dict[str, Any]:
 def test_design_route_is_on_the_http_api_and_invokes_its_function(
     function: str, route: tuple[str, str]
 ) -> None:
-    # Given a route of DESIGN.md's table
+    # Given a route of the README's table
     method, path = route
     # Then the function exists, and the HttpApi sends that method and path to it as a payload 2.0 event
     assert translated()["Resources"][function]["Type"] == "AWS::Lambda::Function"
