@@ -262,7 +262,11 @@ class RapidApiClient:
             # Imported here: only a YouTube fetch needs it (and it needs zoneinfo's data).
             from social_sync.youtube import fetch_channel
 
-            payload = fetch_channel(self._youtube_get, handle)
+            # Its list calls share one time budget, as one request to RapidAPI has.
+            started = self._clock()
+            payload = fetch_channel(
+                lambda resource, params, asked: self._youtube_get(resource, params, asked, started), handle
+            )
         else:
             payload = self._rapidapi_get(platform, handle)
         try:
@@ -294,7 +298,7 @@ class RapidApiClient:
             before_attempt,
         )
 
-    def _youtube_get(self, resource: str, params: dict[str, str], handle: str) -> Any:
+    def _youtube_get(self, resource: str, params: dict[str, str], handle: str, started: float) -> Any:
         """One YouTube Data API list call (`channels`, `playlistItems`, `videos`); a unit per attempt."""
 
         def before_attempt() -> None:
@@ -310,6 +314,7 @@ class RapidApiClient:
             self._youtube_key,
             lambda key: {"x-goog-api-key": key},
             before_attempt,
+            started,
         )
 
     def _get(
@@ -321,9 +326,11 @@ class RapidApiClient:
         key: RapidApiKey,
         key_headers: Callable[[str], dict[str, str]],
         before_attempt: Callable[[], None],
+        started: float | None = None,
     ) -> Any:
         vendor = platform_spec(platform).vendor_name
-        started = self._clock()
+        # The policy's time budget runs from `started`: this request's start, or its fetch's.
+        started = self._clock() if started is None else started
         refresh_key = False
         timed_out = False
         for attempt in range(1, self._policy.attempts + 1):

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import copy
+import json
 import zoneinfo
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
+import httpx
 import pytest
 
 from social_sync.errors import AccountNotFound, AccountNumbersHidden, QuotaExhausted, RapidApiUnavailable
@@ -26,6 +28,11 @@ MKBHD_INTERACTIONS = [121_000 + 9_000, 98_000 + 7_000, 151_000]
 
 def recorded(name: str) -> Any:
     return copy.deepcopy(fixture_json("youtube", name))
+
+
+def fixture_bytes(name: str, answer: str) -> bytes:
+    """One recorded answer (`channels`, `playlistItems`, `videos`) of a handle, as Google sends it."""
+    return json.dumps(recorded(name)[answer]).encode()
 
 
 # --- The answers, parsed.
@@ -200,6 +207,33 @@ def test_a_channel_without_an_uploads_playlist_has_numbers_but_no_engagement() -
 
     assert account.followers == MKBHD_SUBSCRIBERS
     assert account.engagement is None
+
+
+def test_the_calls_of_one_fetch_share_one_time_budget() -> None:
+    # Given an API where every request takes 3 s (a 1 s read timeout, so an attempt takes at most 3 s),
+    # and the uploads playlist failing once
+    fake = FakeRapidApi()
+    fake.script("youtube", "mkbhd", Reply(200, fixture_bytes("mkbhd", "channels")), Reply(503))
+    now = [0.0]
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        now[0] += 3.0
+        return fake.transport.handle_request(request)
+
+    values = {"table_name": "unit", "youtube_api_key": "yt-key-1234", "rapidapi_timeout_seconds": 1}
+    youtube = RapidApiClient(
+        Settings(**values),
+        policy=INTERACTIVE,
+        limiter=RateLimiter(1000),
+        transport=httpx.MockTransport(slow),
+        clock=lambda: now[0],
+        sleep=lambda seconds: None,
+    )
+
+    # When it is fetched, Then the failed call is not retried: the fetch's 8 s would not hold another attempt
+    with pytest.raises(RapidApiUnavailable):
+        youtube.fetch_account("youtube", "mkbhd")
+    assert [request.path for request in fake.requests] == ["channels", "playlistItems"]
 
 
 def test_the_spent_quota_stops_fetches_before_any_call_with_a_retry_after_to_the_reset() -> None:
