@@ -94,6 +94,7 @@ def probe_environment() -> dict[str, str]:
         "TABLE_NAME": "social-sync-bench",
         "IDEMPOTENCY_TABLE_NAME": "social-sync-bench-idempotency",
         "EVENT_BUS_NAME": "social-sync-bench",
+        "FETCH_STATE_TABLE_NAME": "social-sync-bench-fetch-state",
         "PYTHONDONTWRITEBYTECODE": "1",
     }
 
