@@ -38,7 +38,15 @@ from bench.report import Spread, Table, ratio
 from localrun.template import SamTemplate, as_env_value
 
 ROOT = Path(__file__).resolve().parent.parent
-SYNC_FUNCTIONS = ["sync_tiktok", "sync_twitch", "sync_twitter", "sync_instagram", "sync_all"]
+SYNC_FUNCTIONS = [
+    "sync_tiktok",
+    "sync_twitch",
+    "sync_twitter",
+    "sync_instagram",
+    "sync_youtube",
+    "sync_all",
+    "social_fetch",
+]
 FLOOR_LABEL = "boto3 + DynamoDB client (floor)"
 PEER_LABEL = "FastAPI + Mangum peer"
 NO_BYTECODE_LABEL = "functions/sync_tiktok, layer without bytecode"
@@ -103,6 +111,7 @@ def probe_environment() -> dict[str, str]:
         "IDEMPOTENCY_TABLE_NAME": "social-sync-bench-idempotency",
         "EVENT_BUS_NAME": "social-sync-bench",
         "JWT_SECRET_PARAMETER": "/social-sync/jwt-secret",
+        "FETCH_STATE_TABLE_NAME": "social-sync-bench-fetch-state",
         "PYTHONDONTWRITEBYTECODE": "1",
     }
 

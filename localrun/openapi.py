@@ -160,6 +160,17 @@ def wire_models(models: ModuleType) -> WireModels:
         message: str
         errors: list[FieldError] | None = Field(default=None, min_length=1)
 
+    class SocialFetchResponse(Envelope):
+        """A handle's numbers, as the app's platform-analytics page reads them."""
+
+        success: Literal[True]
+        data: models.SocialFetchData  # type: ignore[name-defined]
+
+    class SocialFetchErrorResponse(ErrorResponse):
+        """An error in the app's shape: `error` a short machine-friendly phrase, `message` for a person."""
+
+        error: str = Field(pattern="^[a-z_]+$", examples=["account_not_found", "quota_exceeded"])
+
     class GatewayError(Envelope):
         """An answer API Gateway gives itself, before any function runs (bad token, unknown route)."""
 
@@ -171,6 +182,7 @@ def wire_models(models: ModuleType) -> WireModels:
             models.SocialSyncAllRequest,
             models.ProfileUpdate,
             models.LinkedAccountRequest,
+            models.SocialFetchRequest,
         ],
         responses=[
             SocialSyncResponse,
@@ -179,6 +191,8 @@ def wire_models(models: ModuleType) -> WireModels:
             VerificationCodeResponse,
             ErrorResponse,
             GatewayError,
+            SocialFetchResponse,
+            SocialFetchErrorResponse,
         ],
         history_query=models.HistoryQuery,
     )
@@ -261,12 +275,14 @@ STATUS_TEXT = {
     "Ask for a new one.",
     413: "The request body is over 16 KiB.",
     422: "This Idempotency-Key was already used with a different request body.",
-    429: "This platform was synced less than SYNC_COOLDOWN_SECONDS ago; Retry-After says when to try again.",
+    429: "This platform was synced less than SYNC_COOLDOWN_SECONDS ago, or the platform's request budget "
+    "(YouTube: the daily quota, until midnight Pacific) is spent; Retry-After says when to try again.",
     500: "Something unexpected; never a stack trace or internals.",
-    502: "RapidAPI failed, refused, or answered something that is not an account; nothing was stored.",
+    502: "RapidAPI or the YouTube Data API failed, refused, or answered something that is not an account; "
+    "nothing was stored.",
     503: "The database is unavailable or too many writers raced; nothing was changed. "
     "Try again after Retry-After.",
-    504: "RapidAPI did not answer in time; nothing was stored.",
+    504: "RapidAPI or the YouTube Data API did not answer in time; nothing was stored.",
 }
 SYNC_STATUSES = (400, 401, 403, 404, 409, 413, 422, 429, 500, 502, 503, 504)
 # Statuses API Gateway itself may answer with: its body is {"message": ...} rather than the functions'.
@@ -289,6 +305,11 @@ def _error(message: str, *field_messages: tuple[str, str]) -> dict[str, Any]:
     if field_messages:
         body["errors"] = [{"field": field, "message": text} for field, text in field_messages]
     return body
+
+
+def _fetch_error(code: str, message: str) -> dict[str, Any]:
+    """An error of POST /social/fetch, in the app's shape: a short code and a sentence."""
+    return {"success": False, "error": code, "message": message}
 
 
 ERROR_EXAMPLES: dict[int, dict[str, Any]] = {
@@ -416,6 +437,7 @@ class Operation:
     request_examples: Mapping[str, Any] | None = None
     success_example: Mapping[str, Any] | None = None
     error_examples: Mapping[int, Any] | None = None
+    error: str = "ErrorResponse"
 
 
 def _operations(platforms: Sequence[str]) -> dict[tuple[str, str], Operation]:
@@ -471,10 +493,67 @@ def _operations(platforms: Sequence[str]) -> dict[tuple[str, str], Operation]:
             error_examples={
                 **_sync_error_examples(platforms[0]),
                 400: _error(
-                    "Invalid request body: platforms.youtube: must be one of 'tiktok', 'twitch', 'twitter' "
-                    "or 'instagram'",
-                    ("platforms.youtube", "must be one of 'tiktok', 'twitch', 'twitter' or 'instagram'"),
+                    "Invalid request body: platforms.myspace: must be one of 'tiktok', 'twitch', 'twitter', "
+                    "'instagram' or 'youtube'",
+                    (
+                        "platforms.myspace",
+                        "must be one of 'tiktok', 'twitch', 'twitter', 'instagram' or 'youtube'",
+                    ),
                 ),
+            },
+        ),
+        ("POST", "/api/v1/social/fetch"): Operation(
+            summary="A handle's followers and engagement: fetched (cached 5 minutes), never stored",
+            tag="fetch",
+            request="SocialFetchRequest",
+            success="SocialFetchResponse",
+            statuses=(400, 401, 404, 413, 429, 500, 502, 503, 504),
+            error="SocialFetchErrorResponse",
+            request_examples={
+                "handle": {
+                    "summary": "A platform and a handle",
+                    "value": {"platform": "tiktok", "username": EXAMPLE_HANDLE},
+                }
+            },
+            success_example={
+                "success": True,
+                "data": {"followers": 5200, "engagement": 8.3, "engagementKnown": True},
+            },
+            error_examples={
+                400: {
+                    **_fetch_error(
+                        "unsupported_platform",
+                        "Invalid request body: platform: must be one of 'tiktok', 'twitch', 'twitter', "
+                        "'instagram' or 'youtube'",
+                    ),
+                    "errors": [
+                        {
+                            "field": "platform",
+                            "message": "must be one of 'tiktok', 'twitch', 'twitter', 'instagram' or "
+                            "'youtube'",
+                        }
+                    ],
+                },
+                404: _fetch_error("account_not_found", f"No Tiktok account {EXAMPLE_HANDLE} was found"),
+                413: _fetch_error("payload_too_large", "The request body is over 16 KiB"),
+                429: _fetch_error(
+                    "quota_exceeded", "YouTube's daily quota is spent; try again in 3600 seconds"
+                ),
+                500: _fetch_error("internal_error", "Something went wrong on our side; try again later"),
+                502: _fetch_error("upstream_error", "RapidAPI is failing for Tiktok right now"),
+                503: _fetch_error(
+                    "service_unavailable",
+                    "The database is unavailable right now; nothing was changed, try again",
+                ),
+                504: _fetch_error("upstream_timeout", "RapidAPI did not answer in time for Tiktok"),
+            },
+            status_text={
+                400: "Bad body, an unknown platform or an empty username (`error`: invalid_request, "
+                "unsupported_platform, invalid_username).",
+                404: "No such account on the platform (`error` account_not_found), or a YouTube channel that "
+                "hides its subscribers (followers_hidden).",
+                429: "The platform's request budget is spent (rate_limited), or YouTube's daily quota until "
+                "midnight Pacific (quota_exceeded); Retry-After says when to try again.",
             },
         ),
         ("GET", "/api/v1/profiles/me"): Operation(
@@ -585,7 +664,7 @@ def _operations(platforms: Sequence[str]) -> dict[tuple[str, str], Operation]:
 
 def _response(status: int, operation: Operation) -> dict[str, Any]:
     text = (operation.status_text or {}).get(status, STATUS_TEXT[status])
-    error = {"$ref": SCHEMAS + "ErrorResponse"}
+    error = {"$ref": SCHEMAS + operation.error}
     schema = {"anyOf": [error, {"$ref": SCHEMAS + "GatewayError"}]} if status in GATEWAY_STATUSES else error
     example = (operation.error_examples or {}).get(status, ERROR_EXAMPLES.get(status))
     content: dict[str, Any] = {"schema": schema, "example": example}
@@ -693,6 +772,7 @@ def build_document(template_path: Path = REPO_ROOT / "template.yaml") -> dict[st
             {"name": "profile", "description": "The caller's profile"},
             {"name": "history", "description": "Growth over time"},
             {"name": "verification", "description": "Prove a linked account is the caller's with a bio code"},
+            {"name": "fetch", "description": "Any handle's numbers, fetched for the app, stored nowhere"},
         ],
         "paths": paths,
         "components": {

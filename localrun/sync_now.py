@@ -99,11 +99,17 @@ def queue_batch_size(template: SamTemplate, resolver: Resolver) -> int:
 
 
 def rapidapi_environment(environ: Mapping[str, str]) -> dict[str, str]:
-    """What the functions need to reach RapidAPI locally; raises if nothing says where it is."""
+    """What the functions need to reach RapidAPI (and the YouTube Data API) locally; raises if nothing
+    says where RapidAPI is. A fake YouTube Data API (YOUTUBE_BASE_URL) takes any key too."""
+    youtube = (
+        {"YOUTUBE_API_KEY": FAKE_KEY}
+        if environ.get("YOUTUBE_BASE_URL") and not environ.get("YOUTUBE_API_KEY")
+        else {}
+    )
     if environ.get("RAPIDAPI_KEY"):
-        return {}
+        return youtube
     if environ.get("RAPIDAPI_BASE_URL"):
-        return {"RAPIDAPI_KEY": FAKE_KEY}
+        return {"RAPIDAPI_KEY": FAKE_KEY, **youtube}
     raise TemplateError(
         "set RAPIDAPI_KEY (your RapidAPI key) or RAPIDAPI_BASE_URL (a fake RapidAPI) for `make sync-now`"
     )

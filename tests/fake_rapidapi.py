@@ -1,9 +1,12 @@
-"""A fake RapidAPI that replays the recorded payloads in tests/fixtures/rapidapi/.
+"""A fake upstream that replays the recorded payloads: RapidAPI's (tests/fixtures/rapidapi/) and the
+YouTube Data API's (tests/fixtures/youtube/).
 
-It answers each platform's endpoint by the x-rapidapi-host header, the path and the handle in
-the query string, records every request it gets (when, for which platform and handle, with
-which key), and can be told to fail a handle: an error status, a Retry-After, garbage, a timeout.
-Unit tests use it as an httpx transport; the local stack's tests serve it on 127.0.0.1.
+It answers each RapidAPI platform's endpoint by the x-rapidapi-host header, the path and the handle
+in the query string, and the YouTube Data API's channels, playlistItems and videos lists under
+/youtube/v3 (YOUTUBE_BASE_URL points there). It records every request it gets (when, for which
+platform and handle, with which key), and can be told to fail a handle: an error status, a
+Retry-After, garbage, a timeout. Unit tests use it as an httpx transport; the local stack's tests
+serve it on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -22,27 +25,39 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "rapidapi"
-# platform -> (host, path, query parameter), the endpoints' defaults (Settings.rapidapi_*_endpoint).
+from social_sync.platforms import platform_spec, rapidapi_platforms
+
+FIXTURES_ROOT = Path(__file__).resolve().parent / "fixtures"
+FIXTURES = FIXTURES_ROOT / "rapidapi"
+YOUTUBE_FIXTURES = FIXTURES_ROOT / "youtube"
+# platform -> (host, path, query parameter): the registry's default endpoints.
 ENDPOINTS = {
-    "tiktok": ("tiktok-api23.p.rapidapi.com", "/api/user/info", "uniqueId"),
-    "twitter": ("twitter241.p.rapidapi.com", "/user", "username"),
-    "twitch": ("twitch-scraper2.p.rapidapi.com", "/api/channels/info", "channel"),
-    "instagram": ("instagram-looter2.p.rapidapi.com", "/profile", "username"),
+    name: (platform_spec(name).host, platform_spec(name).path, platform_spec(name).query_parameter)
+    for name in rapidapi_platforms()
 }
 _BY_HOST = {host: platform for platform, (host, _, _) in ENDPOINTS.items()}
 # platform -> where its recorded payloads keep the account's bio (what the providers read it from).
-BIO_PATHS: dict[str, tuple[str, ...]] = {
+BIO_PATHS: dict[str, tuple[str | int, ...]] = {
     "tiktok": ("userInfo", "user", "signature"),
     "twitter": ("result", "data", "user", "result", "legacy", "description"),
     "twitch": ("data", "user", "description"),
     "instagram": ("biography",),
+    "youtube": ("channels", "items", 0, "snippet", "description"),
 }
+
+# The YouTube Data API's root path (the registry's endpoint is its channels list).
+YOUTUBE_API = platform_spec("youtube").path.rpartition("/")[0]
+
+
+def fixture_path(platform: str, name: str) -> Path:
+    """Where the recorded answer `name` (a handle, or "not-found") of `platform` is kept."""
+    folder = FIXTURES / platform if platform in rapidapi_platforms() else YOUTUBE_FIXTURES
+    return folder / f"{name}.json"
 
 
 def fixture(platform: str, name: str) -> bytes:
     """The recorded answer `name` (a handle, or "not-found") of `platform`."""
-    return (FIXTURES / platform / f"{name}.json").read_bytes()
+    return fixture_path(platform, name).read_bytes()
 
 
 def fixture_json(platform: str, name: str) -> object:
@@ -127,6 +142,8 @@ class FakeRapidApi:
 
     def reply(self, host: str | None, path: str, query: dict[str, str], key: str | None) -> Reply:
         """The answer to one request, recorded."""
+        if path.startswith(f"{YOUTUBE_API}/"):
+            return self._youtube_reply(path.removeprefix(f"{YOUTUBE_API}/"), query, key)
         platform = _BY_HOST.get(host or "")
         handle = query.get(ENDPOINTS[platform][2]) if platform else None
         with self._lock:
@@ -145,9 +162,37 @@ class FakeRapidApi:
             if (platform, handle) in self._always:
                 return self._always[(platform, handle)]
             name = self._aliases.get((platform, handle), handle)
-        if name == "not-found" or not (FIXTURES / platform / f"{name}.json").is_file():
+        if name == "not-found" or not fixture_path(platform, name).is_file():
             name = "not-found"
         return Reply(200, fixture(platform, name), {"content-type": "application/json"})
+
+    def _youtube_reply(self, resource: str, query: dict[str, str], key: str | None) -> Reply:
+        # The handle a request is about: the channel asked for, or the one whose playlist or videos it lists.
+        handle = _youtube_handle(resource, query)
+        with self._lock:
+            self.requests.append(Request(time.monotonic(), "youtube", handle, key, None, resource))
+            if not key:
+                return _google_error(403, "forbidden", "The request is missing a valid API key.")
+            if handle is not None:
+                scripted = self._scripts.get(("youtube", handle))
+                if scripted:
+                    return scripted.popleft()
+                if ("youtube", handle) in self._always:
+                    return self._always[("youtube", handle)]
+                handle = self._aliases.get(("youtube", handle), handle)
+        recorded = _youtube_fixture(handle)
+        if resource == "channels":
+            return _json_reply(200, recorded["channels"])
+        if resource == "playlistItems" and "playlistItems" in recorded:
+            return _json_reply(200, recorded["playlistItems"])
+        if resource == "playlistItems":
+            return _google_error(404, "playlistNotFound", "The playlist cannot be found.")
+        if resource == "videos" and "videos" in recorded:
+            wanted = set(query.get("id", "").split(","))
+            answer = dict(recorded["videos"])
+            answer["items"] = [item for item in answer["items"] if item["id"] in wanted]
+            return _json_reply(200, answer)
+        return _google_error(404, "notFound", f"No {resource} list here.")
 
     def count(self, platform: str | None = None, handle: str | None = None) -> int:
         """How many requests came in (for one platform and handle, if given)."""
@@ -224,6 +269,48 @@ def _json_reply(status: int, body: object) -> Reply:
     return Reply(status, json.dumps(body).encode(), {"content-type": "application/json"})
 
 
+def _google_error(status: int, reason: str, message: str) -> Reply:
+    """An error in the shape Google's APIs answer with."""
+    return _json_reply(
+        status,
+        {"error": {"code": status, "message": message, "errors": [{"reason": reason, "message": message}]}},
+    )
+
+
+def _youtube_recordings() -> dict[str, dict[str, Any]]:
+    return {path.stem: json.loads(path.read_text()) for path in YOUTUBE_FIXTURES.glob("*.json")}
+
+
+def _youtube_handle(resource: str, query: dict[str, str]) -> str | None:
+    """The recorded (or asked-for) handle a YouTube request is about."""
+    recordings = _youtube_recordings()
+    for name, recorded in recordings.items():
+        channels = recorded["channels"].get("items", [])
+        channel = channels[0] if channels else {}
+        uploads = channel.get("contentDetails", {}).get("relatedPlaylists", {}).get("uploads")
+        if resource == "channels" and query.get("id") and channel.get("id") == query["id"]:
+            return name
+        if resource == "playlistItems" and uploads and uploads == query.get("playlistId"):
+            return name
+        videos = {item["id"] for item in recorded.get("videos", {}).get("items", [])}
+        if resource == "videos" and videos and set(query.get("id", "").split(",")) <= videos:
+            return name
+    if resource == "channels" and "forHandle" in query:
+        return query["forHandle"].removeprefix("@").lower()
+    return query.get("id")
+
+
+def _youtube_fixture(handle: str | None) -> dict[str, Any]:
+    path = YOUTUBE_FIXTURES / f"{handle}.json"
+    recorded: dict[str, Any] = json.loads(
+        (path if handle and path.is_file() else YOUTUBE_FIXTURES / "not-found.json").read_text()
+    )
+    return recorded
+
+
 def _key(headers: object) -> str | None:
     getter = getattr(headers, "get", None)
-    return getter("x-rapidapi-key") if getter else None
+    if getter is None:
+        return None
+    key = getter("x-rapidapi-key") or getter("x-goog-api-key")
+    return str(key) if key else None

@@ -22,6 +22,7 @@ from social_sync import aws, telemetry
 from social_sync.errors import (
     AccountNotFound,
     AccountNotVerified,
+    AccountNumbersHidden,
     ClientStatsRefused,
     CodeNotInBio,
     CodeNotUsable,
@@ -32,12 +33,12 @@ from social_sync.errors import (
     InvalidRequest,
     PayloadTooLarge,
     ProfileNotFound,
+    QuotaExhausted,
     RapidApiTimeout,
     RapidApiUnavailable,
     RequestInProgress,
+    RetryLater,
     StoreUnavailable,
-    SyncTooSoon,
-    TooManyAttempts,
     Unauthenticated,
     UnknownPlatform,
 )
@@ -48,6 +49,7 @@ from social_sync.models import (
     Platform,
     Profile,
     ProfileUpdate,
+    SocialFetchRequest,
     SocialSyncAllRequest,
     SocialSyncRequest,
     utc_now,
@@ -62,7 +64,7 @@ from social_sync.profiles import (
     update_profile,
 )
 from social_sync.settings import Settings
-from social_sync.store import DynamoProfileStore
+from social_sync.store import DynamoFetchState, DynamoProfileStore
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -90,8 +92,7 @@ _STATUS: dict[type[DomainError], int] = {
     PayloadTooLarge: 413,
     IdempotencyKeyReused: 422,
     CodeNotInBio: 422,
-    SyncTooSoon: 429,
-    TooManyAttempts: 429,
+    RetryLater: 429,
     RapidApiUnavailable: 502,
     ConcurrentUpdateConflict: 503,
     StoreUnavailable: 503,
@@ -161,6 +162,57 @@ def _sync_api(
         return replay(http, user_id, request, run)
 
     return Route("POST", path, sync, _STATUS)
+
+
+def social_fetch_api() -> Route:
+    """POST /api/v1/social/fetch: a handle's numbers on any platform, fetched (or cached), not stored.
+
+    Errors come in the app's shape, {"success": false, "error": "<short>", "message": "..."}.
+    """
+    # Imported here: only this function's containers fetch on every request.
+    from social_sync.social_fetch import fetch_numbers
+
+    settings = Settings.from_env()
+    fetch = _account_fetcher(settings)
+    table = settings.fetch_state_table_name
+    cache = DynamoFetchState(aws.dynamodb(), table) if table else None
+
+    def social_fetch(http: HttpRequest) -> dict[str, Any]:
+        caller_id(http)
+        request = parse_body(http, SocialFetchRequest)
+        numbers = fetch_numbers(request, fetch, cache, utc_now(), settings.social_fetch_cache_seconds)
+        return {"success": True, "data": numbers.to_wire()}
+
+    return Route("POST", f"{API_PREFIX}/social/fetch", social_fetch, _STATUS, social_fetch_error)
+
+
+# The `error` of /social/fetch's answers, by status; a few errors have a more precise phrase.
+FETCH_ERROR_CODES = {
+    400: "invalid_request",
+    401: "unauthorized",
+    404: "account_not_found",
+    413: "payload_too_large",
+    429: "rate_limited",
+    500: "internal_error",
+    502: "upstream_error",
+    503: "service_unavailable",
+    504: "upstream_timeout",
+}
+
+
+def social_fetch_error(status: int, error: DomainError | None) -> str:
+    """The short, machine-friendly `error` of a /social/fetch answer."""
+    if error is None:  # the function's own answers: a wrong route, or a bug
+        return "no_such_route" if status == 404 else "internal_error"
+    if isinstance(error, InvalidRequest) and any(e.field == "platform" for e in error.errors):
+        return "unsupported_platform"
+    if isinstance(error, InvalidRequest) and any(e.field == "username" for e in error.errors):
+        return "invalid_username"
+    if isinstance(error, AccountNumbersHidden):
+        return "followers_hidden"
+    if isinstance(error, QuotaExhausted):
+        return "quota_exceeded"
+    return FETCH_ERROR_CODES.get(status, "error")
 
 
 def stats_history_api() -> Route:

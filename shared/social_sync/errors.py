@@ -45,15 +45,31 @@ class PayloadTooLarge(DomainError):
     """The request body is over the size limit."""
 
 
-class SyncTooSoon(DomainError):
+class RetryLater(DomainError):
+    """Refused for now; `retry_after_seconds` says when trying again can succeed (Retry-After)."""
+
+    def __init__(self, message: str, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class SyncTooSoon(RetryLater):
     """A platform was synced again before its cooldown ran out."""
 
     def __init__(self, platform: str, retry_after_seconds: int) -> None:
         super().__init__(
             f"{platform.capitalize()} was synced less than the cooldown ago; "
-            f"try again in {retry_after_seconds} seconds"
+            f"try again in {retry_after_seconds} seconds",
+            retry_after_seconds,
         )
-        self.retry_after_seconds = retry_after_seconds
+
+
+class FetchLimitReached(RetryLater):
+    """A platform's request rate or daily quota is spent; nothing was fetched or changed."""
+
+
+class QuotaExhausted(FetchLimitReached):
+    """The YouTube Data API's daily quota is spent until Google's reset at midnight Pacific."""
 
 
 class ConcurrentUpdateConflict(DomainError):
@@ -68,8 +84,12 @@ class AccountNotFound(DomainError):
     """The platform has no account with the handle that was asked for."""
 
 
+class AccountNumbersHidden(AccountNotFound):
+    """The account exists but hides the number this service needs (a YouTube channel's subscribers)."""
+
+
 class RapidApiError(DomainError):
-    """A fetch from RapidAPI did not give usable numbers; nothing was stored."""
+    """A fetch from RapidAPI (or the YouTube Data API) did not give usable numbers; nothing was stored."""
 
 
 class RapidApiUnavailable(RapidApiError):
@@ -104,9 +124,5 @@ class CodeNotInBio(DomainError):
     """The account's bio does not (yet) hold the caller's verification code."""
 
 
-class TooManyAttempts(DomainError):
+class TooManyAttempts(RetryLater):
     """Too many verification codes or attempts in the current window."""
-
-    def __init__(self, message: str, retry_after_seconds: int) -> None:
-        super().__init__(message)
-        self.retry_after_seconds = retry_after_seconds

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 
 from social_sync import telemetry
-from social_sync.errors import DomainError, InvalidRequest, SyncTooSoon, TooManyAttempts
+from social_sync.errors import DomainError, InvalidRequest, RetryLater
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -67,7 +67,11 @@ class HttpRequest:
 
 
 class Route:
-    """A function's one route: runs `handle` for it and turns domain errors into the documented JSON."""
+    """A function's one route: runs `handle` for it and turns domain errors into the documented JSON.
+
+    With `error_codes` (status -> short machine-friendly phrase), every error body also carries
+    `error`, as the app's platform-analytics code reads it: {"success": false, "error", "message"}.
+    """
 
     def __init__(
         self,
@@ -75,17 +79,19 @@ class Route:
         path: str,
         handle: Callable[[HttpRequest], dict[str, Any]],
         statuses: Mapping[type[DomainError], int],
+        error_codes: Callable[[int, DomainError | None], str] | None = None,
     ) -> None:
         self.method = method
         self.path = path
         self._handle = handle
         self._statuses = statuses
+        self._error_codes = error_codes
 
     def resolve(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         """The HTTP API response for one event."""
         # The route API Gateway matched, not the raw path: a stage or a base path would prefix that.
         if event.get("routeKey") != f"{self.method} {self.path}":
-            return json_response(404, {"success": False, "message": "No such route"})
+            return json_response(404, self._error_body(404, None, "No such route"))
         try:
             return json_response(200, self._handle(HttpRequest(event, context)))
         except DomainError as error:
@@ -94,8 +100,15 @@ class Route:
             # Type only: a traceback or message could carry internals into the logs.
             logger.error("unexpected error", extra={"error_type": type(error).__name__})
             return json_response(
-                500, {"success": False, "message": "Something went wrong on our side; try again later"}
+                500, self._error_body(500, None, "Something went wrong on our side; try again later")
             )
+
+    def _error_body(self, status: int, error: DomainError | None, message: str) -> dict[str, Any]:
+        body: dict[str, Any] = {"success": False}
+        if self._error_codes is not None:
+            body["error"] = self._error_codes(status, error)
+        body["message"] = message
+        return body
 
     def _refusal(self, error: DomainError) -> dict[str, Any]:
         # The most specific class with a status wins (RapidApiTimeout before RapidApiError);
@@ -103,11 +116,11 @@ class Route:
         status = next((self._statuses[kind] for kind in type(error).__mro__ if kind in self._statuses), 500)
         logger.info("request refused", extra={"status": status, "reason": type(error).__name__})
         telemetry.rejected(status)
-        body: dict[str, Any] = {"success": False, "message": error.message}
+        body = self._error_body(status, error, error.message)
         if isinstance(error, InvalidRequest) and error.errors:
             body["errors"] = [{"field": e.field, "message": e.message} for e in error.errors]
         headers = {}
-        if isinstance(error, SyncTooSoon | TooManyAttempts):
+        if isinstance(error, RetryLater):
             headers["Retry-After"] = str(error.retry_after_seconds)
         elif status == 503:
             headers["Retry-After"] = "1"

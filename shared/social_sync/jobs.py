@@ -190,6 +190,7 @@ def _log(report: RefreshReport) -> None:
         "fresh": report.fresh,
         "not_found": report.not_found,
         "failed": sorted(report.failed),
+        "limited": report.limited,
         "rescheduled_to": report.rescheduled_to.isoformat() if report.rescheduled_to else None,
     }
     if report.skipped:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -20,8 +20,10 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-Platform = Literal["tiktok", "twitch", "twitter", "instagram"]
-PLATFORMS: tuple[Platform, ...] = get_args(Platform)
+# The registry's names, re-exported beside the wire types that use them.
+from social_sync.platforms import PLATFORMS as PLATFORMS
+from social_sync.platforms import Platform as Platform
+
 Source = Literal["client", "rapidapi"]
 Trigger = Literal["user", "schedule"]
 SyncFrequency = Literal["hourly", "daily", "weekly"]
@@ -286,6 +288,22 @@ class HistoryPage(WireModel):
     history: list[HistoryEntry]
     growth: dict[str, PlatformGrowth]
     next_cursor: str | None = None
+
+
+class SocialFetchRequest(RequestModel):
+    """POST /social/fetch: whose numbers to fetch, as the app's platform-analytics page sends it."""
+
+    platform: Platform
+    username: Handle
+
+
+class SocialFetchData(WireModel):
+    """A handle's numbers, fetched and not stored. `engagement` is a number, as the app's type wants it:
+    0 where the platform does not report one, which `engagementKnown` false says."""
+
+    followers: int
+    engagement: float
+    engagement_known: bool
 
 
 class PlatformReading(BaseModel):

@@ -1,17 +1,13 @@
-"""What each platform's RapidAPI endpoint answers, and how that becomes the numbers a profile stores.
+"""What each platform's endpoint answers, and how that becomes the numbers a profile stores.
 
 A payload is untrusted input. It is parsed with pydantic into only the fields this service uses;
 counts must be whole, non-negative and believable, and an answer that says the account does not
 exist raises AccountNotFound. Anything else unreadable raises RapidApiUnavailable, so nothing
-absurd is ever stored. No I/O here (the HTTP client is social_sync.rapidapi); the parsers are
-tested against recorded payloads in tests/fixtures/rapidapi/.
+absurd is ever stored. No I/O here (the HTTP clients are social_sync.rapidapi and
+social_sync.youtube); the parsers are tested against recorded payloads in tests/fixtures/.
 
-| platform  | RapidAPI API (default host)            | request                              |
-|-----------|----------------------------------------|--------------------------------------|
-| tiktok    | tiktok-api23.p.rapidapi.com            | GET /api/user/info?uniqueId=<handle> |
-| twitter   | twitter241.p.rapidapi.com              | GET /user?username=<handle>          |
-| twitch    | twitch-scraper2.p.rapidapi.com         | GET /api/channels/info?channel=<handle> |
-| instagram | instagram-looter2.p.rapidapi.com       | GET /profile?username=<handle>       |
+Each platform's parser is `parse_<platform>`; where its endpoint is and which query parameter
+takes the handle is in the registry (social_sync.platforms).
 
 Each parser also reads the account's bio (TikTok `userInfo.user.signature`, Twitter
 `legacy.description`, Twitch `description`, Instagram `biography`): a verification code is looked
@@ -19,20 +15,20 @@ for there (social_sync.verification).
 
 Instagram Looter answers with Instagram's own web profile object (`edge_followed_by.count`, and
 the latest posts under `edge_owner_to_timeline_media.edges`), which is what lets this service
-derive an engagement rate from recent posts.
+derive an engagement rate from recent posts. YouTube's numbers come from the YouTube Data API v3
+itself: social_sync.youtube makes its calls and hands parse_youtube the answers together.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
-from social_sync.errors import AccountNotFound, RapidApiUnavailable
+from social_sync.errors import AccountNotFound, AccountNumbersHidden, RapidApiUnavailable
 from social_sync.models import (
     MAX_FOLLOWERS,
     EngagementRate,
@@ -40,6 +36,7 @@ from social_sync.models import (
     Platform,
     PlatformReading,
 )
+from social_sync.platforms import platform_spec
 
 # Likes and video counts can run past follower counts, but not past this.
 MAX_COUNT = 10**13
@@ -50,6 +47,8 @@ RECENT_POSTS = 12
 # Longer than any platform lets a bio be (Twitch's 300 characters is the longest of the four).
 MAX_BIO = 1000
 _HANDLE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+# A YouTube channel id, which a sync may give instead of the channel's @handle.
+YOUTUBE_CHANNEL_ID = re.compile(r"^UC[A-Za-z0-9_-]{22}$")
 T = TypeVar("T")
 
 
@@ -374,7 +373,7 @@ def parse_instagram(handle: str, payload: Any) -> FetchedAccount:
     if followers is None:
         raise RapidApiUnavailable("RapidAPI's Instagram answer has no follower count")
     media = page.edge_owner_to_timeline_media or _InstagramMedia()
-    recent = (_post_interactions(edge) for edge in media.edges[:RECENT_POSTS])
+    recent = (_interactions(_InstagramPost, _field(edge, "node")) for edge in media.edges[:RECENT_POSTS])
     interactions = [count for count in recent if count is not None]
     engagement = None
     if interactions and followers:
@@ -392,32 +391,131 @@ def parse_instagram(handle: str, payload: Any) -> FetchedAccount:
     )
 
 
-def _post_interactions(edge: Any) -> int | None:
-    node = edge.get("node") if isinstance(edge, dict) else None
+def _field(value: Any, name: str) -> Any:
+    return value.get(name) if isinstance(value, dict) else None
+
+
+def _interactions(model: type[_InstagramPost | _YouTubeVideoStatistics], value: Any) -> int | None:
+    """One post's likes plus comments; None when hidden or unreadable (one bad post is skipped)."""
     try:
-        return _InstagramPost.model_validate(node).interactions()
+        return model.model_validate(value).interactions()
     except ValidationError:
         return None
 
 
+# --- YouTube (the YouTube Data API v3): channels.list, then videos.list of the latest uploads.
+
+
+class _YouTubeThumbnail(_Payload):
+    url: Url = None
+
+
+class _YouTubeThumbnails(_Payload):
+    high: _YouTubeThumbnail | None = None
+    default: _YouTubeThumbnail | None = None
+
+
+class _YouTubeSnippet(_Payload):
+    title: Text = None
+    description: Bio = None
+    custom_url: Text = None
+    thumbnails: _YouTubeThumbnails | None = None
+
+
+class _YouTubeChannelStatistics(_Payload):
+    subscriber_count: Count | None = None
+    hidden_subscriber_count: bool = False
+
+
+class _YouTubeRelatedPlaylists(_Payload):
+    uploads: Annotated[str, Field(max_length=100)] | None = None
+
+
+class _YouTubeContentDetails(_Payload):
+    related_playlists: _YouTubeRelatedPlaylists | None = None
+
+
+class _YouTubeChannel(_Payload):
+    id: Annotated[str, Field(max_length=100)] | None = None
+    snippet: _YouTubeSnippet | None = None
+    statistics: _YouTubeChannelStatistics | None = None
+    content_details: _YouTubeContentDetails | None = None
+
+
+class _YouTubeChannelList(_Payload):
+    # Google leaves `items` out when nothing matches.
+    items: list[_YouTubeChannel] = Field(default_factory=list)
+
+
+class _YouTubeVideoStatistics(_Payload):
+    # Absent when the owner hides likes or turns comments off.
+    like_count: Count | None = None
+    comment_count: Count | None = None
+
+    def interactions(self) -> int | None:
+        """Likes plus comments, or None when the likes are hidden."""
+        if self.like_count is None:
+            return None
+        return self.like_count + (self.comment_count or 0)
+
+
+def youtube_channel(payload: Any) -> _YouTubeChannel | None:
+    """The first channel of a channels.list answer, or None when it has none."""
+    page = _YouTubeChannelList.model_validate(payload)
+    return page.items[0] if page.items else None
+
+
+def parse_youtube(handle: str, payload: Any) -> FetchedAccount:
+    """`{"channels": <channels.list answer>, "videos": <videos.list answer, if any>}`.
+
+    Followers are statistics.subscriberCount; a channel that hides it is AccountNumbersHidden (a
+    404, nothing stored). Engagement is the average likes plus comments per video, over the
+    latest uploads whose likes are shown, over subscribers, in percent; unknown without them.
+    """
+    if not isinstance(payload, dict):
+        raise RapidApiUnavailable("The YouTube Data API's answer is not an object")
+    channel = youtube_channel(payload.get("channels"))
+    if channel is None:
+        raise AccountNotFound(f"No YouTube channel {_youtube_name(handle)} was found")
+    statistics = channel.statistics or _YouTubeChannelStatistics()
+    if statistics.hidden_subscriber_count:
+        raise AccountNumbersHidden(
+            f"The YouTube channel {_youtube_name(handle)} hides its subscriber count; nothing was stored"
+        )
+    followers = statistics.subscriber_count
+    if followers is None:
+        raise RapidApiUnavailable("The YouTube Data API's answer has no subscriber count")
+    items = _field(payload.get("videos"), "items")
+    videos = items[:RECENT_POSTS] if isinstance(items, list) else []
+    recent = (_interactions(_YouTubeVideoStatistics, _field(item, "statistics")) for item in videos)
+    interactions = [count for count in recent if count is not None]
+    engagement = None
+    if interactions and followers:
+        engagement = _percent(sum(interactions) / len(interactions), followers)
+    snippet = channel.snippet or _YouTubeSnippet()
+    thumbnails = snippet.thumbnails or _YouTubeThumbnails()
+    reported = snippet.custom_url.removeprefix("@") if snippet.custom_url else None
+    return _account(
+        "youtube",
+        handle,
+        reported,
+        followers,
+        engagement,
+        snippet.title,
+        _first(
+            thumbnails.high.url if thumbnails.high else None,
+            thumbnails.default.url if thumbnails.default else None,
+        ),
+        False,
+        snippet.description,
+    )
+
+
+def _youtube_name(handle: str) -> str:
+    return handle if YOUTUBE_CHANNEL_ID.match(handle) else f"@{handle}"
+
+
 # --- Shared.
-
-
-@dataclass(frozen=True)
-class Provider:
-    """How to ask one platform's endpoint for an account, and how to read its answer."""
-
-    platform: Platform
-    query_parameter: str
-    parse: Callable[[str, Any], FetchedAccount]
-
-
-PROVIDERS: dict[Platform, Provider] = {
-    "tiktok": Provider("tiktok", "uniqueId", parse_tiktok),
-    "twitter": Provider("twitter", "username", parse_twitter),
-    "twitch": Provider("twitch", "channel", parse_twitch),
-    "instagram": Provider("instagram", "username", parse_instagram),
-}
 
 
 def normalize_handle(handle: str) -> str:
@@ -431,12 +529,14 @@ def parse_account(platform: Platform, handle: str, payload: Any) -> FetchedAccou
     Raises AccountNotFound when the answer says there is no such account, and
     RapidApiUnavailable when it cannot be read or its numbers are not believable.
     """
+    spec = platform_spec(platform)
+    parse = cast("Callable[[str, Any], FetchedAccount]", globals()[spec.parser_name])
     try:
-        return PROVIDERS[platform].parse(handle, payload)
+        return parse(handle, payload)
     except ValidationError as error:
         fields = sorted({".".join(str(part) for part in detail["loc"]) for detail in error.errors()})
         raise RapidApiUnavailable(
-            f"RapidAPI's {platform.capitalize()} answer could not be read ({', '.join(fields)[:200]})"
+            f"{spec.vendor_name}'s {spec.display_name} answer could not be read ({', '.join(fields)[:200]})"
         ) from error
 
 

@@ -1,18 +1,22 @@
-"""The RapidAPI client: httpx with timeouts, a client-side rate cap, and retries that honor Retry-After.
+"""The fetch client: httpx with timeouts, client-side rate caps, and retries that honor Retry-After.
 
+RapidAPI's platforms and the YouTube Data API (social_sync.youtube) go through the same client
+and the same request loop, so every outbound call gets the same deadline, size cap and retries.
 Only the code paths that fetch an account import this module (sync by handle, the scheduled
-sync's worker), so a numbers-only sync never pays for httpx or the parameters utility at cold
-start. The handle only ever travels as a URL-encoded query parameter of a fixed host and path,
-and the key only in the x-rapidapi-key header: neither is logged.
+sync's worker, /social/fetch), so a numbers-only sync never pays for httpx or the parameters
+utility at cold start. The handle only ever travels as a URL-encoded query parameter of a fixed
+host and path, and a key only in a header (x-rapidapi-key, x-goog-api-key): neither is logged.
 """
 
 from __future__ import annotations
 
 import email.utils
 import json
+import math
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,14 +26,16 @@ import httpx
 from aws_lambda_powertools import Logger
 
 from social_sync import telemetry
-from social_sync.errors import AccountNotFound, RapidApiTimeout, RapidApiUnavailable
-from social_sync.providers import PROVIDERS, FetchedAccount, normalize_handle, parse_account
+from social_sync.errors import AccountNotFound, FetchLimitReached, RapidApiTimeout, RapidApiUnavailable
+from social_sync.platforms import RateLimit, Vendor, platform_spec, rapidapi_platforms
+from social_sync.providers import FetchedAccount, normalize_handle, parse_account
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SecretsProvider, SSMProvider
 
     from social_sync.models import Platform
     from social_sync.settings import Settings
+    from social_sync.youtube import DailyQuota
 
 logger = Logger(child=True)
 
@@ -96,13 +102,48 @@ class RateLimiter:
             self._next = max(self._next, self._clock() + seconds)
 
 
-class RapidApiKey:
-    """The RapidAPI key: RAPIDAPI_KEY where it is set (locally), else the SSM SecureString parameter or
-    Secrets Manager secret RAPIDAPI_KEY_PARAMETER names, read with Powertools parameters and cached."""
+class WindowCap:
+    """At most `limit.amount` request starts in any `limit.seconds`, in this container (the registry's
+    per-platform rate limit). It never waits: a spent window is FetchLimitReached with Retry-After."""
 
-    def __init__(self, settings: Settings) -> None:
-        self._local = settings.rapidapi_key.get_secret_value() if settings.rapidapi_key else None
-        self._name = settings.rapidapi_key_parameter
+    def __init__(
+        self, platform: Platform, limit: RateLimit, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._platform = platform
+        self._limit = limit
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._starts: deque[float] = deque()
+
+    def take(self) -> None:
+        """Count one request start, or raise FetchLimitReached when the window is full."""
+        with self._lock:
+            now = self._clock()
+            while self._starts and self._starts[0] <= now - self._limit.seconds:
+                self._starts.popleft()
+            if len(self._starts) >= self._limit.amount:
+                wait = math.ceil(self._starts[0] + self._limit.seconds - now)
+                raise FetchLimitReached(
+                    f"{platform_spec(self._platform).display_name} allows {self._limit.describe()}, and "
+                    f"that is spent; try again in {wait} seconds",
+                    wait,
+                )
+            self._starts.append(now)
+
+
+class RapidApiKey:
+    """A vendor's key (RapidAPI's, or the YouTube Data API's): RAPIDAPI_KEY / YOUTUBE_API_KEY where it is
+    set (locally), else the SSM SecureString parameter or Secrets Manager secret RAPIDAPI_KEY_PARAMETER /
+    YOUTUBE_API_KEY_PARAMETER names, read with Powertools parameters and cached."""
+
+    def __init__(self, settings: Settings, vendor: Vendor = "rapidapi") -> None:
+        local, self._name = (
+            (settings.rapidapi_key, settings.rapidapi_key_parameter)
+            if vendor == "rapidapi"
+            else (settings.youtube_api_key, settings.youtube_api_key_parameter)
+        )
+        self._local = local.get_secret_value() if local else None
+        self._vendor = "RapidAPI" if vendor == "rapidapi" else "YouTube Data API"
         self._provider: SSMProvider | SecretsProvider | None = None
         # The worker fetches from several threads; only one may create the provider's boto3 client.
         self._lock = threading.Lock()
@@ -117,7 +158,9 @@ class RapidApiKey:
         if self._local is not None:
             return self._local
         if self._name is None:
-            raise RapidApiUnavailable("This service has no RapidAPI key configured; nothing was changed")
+            raise RapidApiUnavailable(
+                f"This service has no {self._vendor} key configured; nothing was changed"
+            )
         # Imported here: only a container that really fetches pays for the parameters utility.
         from aws_lambda_powertools.utilities.parameters import GetParameterError
 
@@ -127,13 +170,14 @@ class RapidApiKey:
         except GetParameterError as error:
             # The error type only: a message could carry the parameter's ARN into the logs.
             logger.error(
-                "RapidAPI key could not be read", extra={"error_type": type(error.__cause__).__name__}
+                "API key could not be read",
+                extra={"vendor": self._vendor, "error_type": type(error.__cause__).__name__},
             )
             raise RapidApiUnavailable(
-                "This service could not read its RapidAPI key; nothing was changed"
+                f"This service could not read its {self._vendor} key; nothing was changed"
             ) from error
         if not isinstance(value, str) or not value.strip():
-            raise RapidApiUnavailable("This service's RapidAPI key is empty; nothing was changed")
+            raise RapidApiUnavailable(f"This service's {self._vendor} key is empty; nothing was changed")
         return value.strip()
 
     def _read(self, refresh: bool) -> Any:
@@ -167,7 +211,8 @@ class Endpoint:
 
 
 class RapidApiClient:
-    """Fetches accounts from RapidAPI: one per call, within the rate cap, retrying what is worth retrying."""
+    """Fetches accounts from RapidAPI and the YouTube Data API: one per call, within the rate caps and
+    YouTube's daily quota, retrying what is worth retrying."""
 
     def __init__(
         self,
@@ -179,19 +224,26 @@ class RapidApiClient:
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        quota: DailyQuota | None = None,
     ) -> None:
         self._policy = policy
         self._limiter = limiter
         self._key = key or RapidApiKey(settings)
+        self._youtube_key = RapidApiKey(settings, "youtube")
+        self._quota = quota
         self._clock = clock
         self._sleep = sleep
         self._read_timeout = settings.rapidapi_timeout_seconds
         self._base_url = str(settings.rapidapi_base_url).rstrip("/") if settings.rapidapi_base_url else None
-        self._endpoints = {
-            "tiktok": Endpoint.parse(settings.rapidapi_tiktok_endpoint),
-            "twitter": Endpoint.parse(settings.rapidapi_twitter_endpoint),
-            "twitch": Endpoint.parse(settings.rapidapi_twitch_endpoint),
-            "instagram": Endpoint.parse(settings.rapidapi_instagram_endpoint),
+        youtube = platform_spec("youtube")
+        self._youtube_url = (
+            str(settings.youtube_base_url).rstrip("/")
+            if settings.youtube_base_url
+            else f"https://{youtube.host}"
+        ) + youtube.path.rpartition("/")[0]
+        self._endpoints = {name: Endpoint.parse(value) for name, value in settings.rapidapi_endpoints.items()}
+        self._windows = {
+            name: WindowCap(name, platform_spec(name).rate_limit, clock) for name in rapidapi_platforms()
         }
         self._http = httpx.Client(
             timeout=httpx.Timeout(self._read_timeout, connect=CONNECT_TIMEOUT_SECONDS),
@@ -207,27 +259,84 @@ class RapidApiClient:
         RapidApiUnavailable (RapidAPI failed, refused, kept rate limiting, or sent garbage).
         """
         handle = normalize_handle(handle)
-        payload = self._get(platform, handle)
+        if platform_spec(platform).vendor == "youtube":
+            # Imported here: only a YouTube fetch needs it (and it needs zoneinfo's data).
+            from social_sync.youtube import fetch_channel
+
+            # Its list calls share one time budget, as one request to RapidAPI has.
+            started = self._clock()
+            payload = fetch_channel(
+                lambda resource, params, asked: self._youtube_get(resource, params, asked, started), handle
+            )
+        else:
+            payload = self._rapidapi_get(platform, handle)
         try:
             return parse_account(platform, handle, payload)
         except RapidApiUnavailable as error:
-            logger.warning("RapidAPI answer refused", extra={"platform": platform, "reason": error.message})
+            logger.warning("upstream answer refused", extra={"platform": platform, "reason": error.message})
             raise
 
     def close(self) -> None:
         """Close the connection pool."""
         self._http.close()
 
-    def _get(self, platform: Platform, handle: str) -> Any:
+    def _rapidapi_get(self, platform: Platform, handle: str) -> Any:
         endpoint = self._endpoints[platform]
         url = f"{self._base_url or 'https://' + endpoint.host}{endpoint.path}"
-        params = {PROVIDERS[platform].query_parameter: handle}
-        started = self._clock()
+
+        def before_attempt() -> None:
+            # The window first: it refuses at once, and a refused request takes no slot of the limiter.
+            self._windows[platform].take()
+            self._limiter.wait()
+
+        return self._get(
+            platform,
+            handle,
+            url,
+            {platform_spec(platform).query_parameter: handle},
+            self._key,
+            lambda key: {"x-rapidapi-key": key, "x-rapidapi-host": endpoint.host},
+            before_attempt,
+        )
+
+    def _youtube_get(self, resource: str, params: dict[str, str], handle: str, started: float) -> Any:
+        """One YouTube Data API list call (`channels`, `playlistItems`, `videos`); a unit per attempt."""
+
+        def before_attempt() -> None:
+            # YouTube's limit is the daily quota, in units.
+            if self._quota is not None:
+                self._quota.spend(1)
+
+        return self._get(
+            "youtube",
+            handle,
+            f"{self._youtube_url}/{resource}",
+            params,
+            self._youtube_key,
+            lambda key: {"x-goog-api-key": key},
+            before_attempt,
+            started,
+        )
+
+    def _get(
+        self,
+        platform: Platform,
+        handle: str,
+        url: str,
+        params: dict[str, str],
+        key: RapidApiKey,
+        key_headers: Callable[[str], dict[str, str]],
+        before_attempt: Callable[[], None],
+        started: float | None = None,
+    ) -> Any:
+        vendor = platform_spec(platform).vendor_name
+        # The policy's time budget runs from `started`: this request's start, or its fetch's.
+        started = self._clock() if started is None else started
         refresh_key = False
         timed_out = False
         for attempt in range(1, self._policy.attempts + 1):
-            self._limiter.wait()
-            headers = {"x-rapidapi-key": self._key.get(refresh=refresh_key), "x-rapidapi-host": endpoint.host}
+            before_attempt()
+            headers = key_headers(key.get(refresh=refresh_key))
             retry_after: float | None = None
             try:
                 status, body, retry_after = self._request(platform, url, params, headers)
@@ -236,7 +345,7 @@ class RapidApiClient:
             except httpx.TransportError as error:
                 timed_out, status, body = False, None, b""
                 logger.warning(
-                    "RapidAPI unreachable", extra={"platform": platform, "error_type": type(error).__name__}
+                    "upstream unreachable", extra={"platform": platform, "error_type": type(error).__name__}
                 )
             else:
                 timed_out = False
@@ -244,16 +353,16 @@ class RapidApiClient:
                     return _json(platform, body)
                 if status == 404:
                     raise AccountNotFound(f"No {platform.capitalize()} account {handle} was found")
-                if status in (401, 403) and self._key.refreshable and not refresh_key:
+                if status in (401, 403) and key.refreshable and not refresh_key:
                     # A rotated key: read it again, bypassing the cache, and try once more.
                     refresh_key = True
                     continue
                 if status in (401, 403):
-                    logger.error("RapidAPI refused the key", extra={"platform": platform, "status": status})
-                    raise RapidApiUnavailable("RapidAPI refused this service's key; nothing was changed")
+                    logger.error("upstream refused the key", extra={"platform": platform, "status": status})
+                    raise RapidApiUnavailable(f"{vendor} refused this service's key; nothing was changed")
                 if status not in _RETRY_STATUSES:
-                    logger.warning("RapidAPI request failed", extra={"platform": platform, "status": status})
-                    raise RapidApiUnavailable(f"RapidAPI answered {status}; nothing was changed")
+                    logger.warning("upstream request failed", extra={"platform": platform, "status": status})
+                    raise RapidApiUnavailable(f"{vendor} answered {status}; nothing was changed")
             wait = retry_after if retry_after is not None else self._backoff(attempt)
             elapsed = self._clock() - started
             worst_attempt = CONNECT_TIMEOUT_SECONDS + self._read_timeout
@@ -263,9 +372,9 @@ class RapidApiClient:
                 or elapsed + wait + worst_attempt > self._policy.budget
             )
             logger.warning(
-                "RapidAPI request failed, will retry"
+                "upstream request failed, will retry"
                 if not give_up
-                else "RapidAPI request failed, giving up",
+                else "upstream request failed, giving up",
                 extra={
                     "platform": platform,
                     "status": status,
@@ -281,10 +390,10 @@ class RapidApiClient:
                 self._sleep(wait)
         if timed_out:
             raise RapidApiTimeout(
-                f"RapidAPI did not answer in time for {platform.capitalize()}; nothing was changed"
+                f"{vendor} did not answer in time for {platform.capitalize()}; nothing was changed"
             )
         raise RapidApiUnavailable(
-            f"RapidAPI is failing for {platform.capitalize()} right now; nothing was changed"
+            f"{vendor} is failing for {platform.capitalize()} right now; nothing was changed"
         )
 
     def _request(
@@ -302,7 +411,7 @@ class RapidApiClient:
             for chunk in response.iter_bytes():
                 body += chunk
                 if len(body) > MAX_PAYLOAD_BYTES:
-                    raise RapidApiUnavailable("RapidAPI's answer is too large to be an account")
+                    raise RapidApiUnavailable("The answer is too large to be an account")
             return 200, bytes(body), None
 
     def _backoff(self, attempt: int) -> float:
@@ -337,20 +446,32 @@ def rapidapi_client(
     transport: httpx.BaseTransport | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> RapidApiClient:
-    """A client for this container, capped at `share_of_rate` of the plan's requests per second.
+    """A client for this container, capped at `share_of_rate` of the plan's requests per second, its
+    YouTube calls counted against the daily quota kept in the fetch-state table (when there is one).
 
     It paces at RATE_HEADROOM of that share: requests leave evenly spaced but arrive with network
     jitter, and RapidAPI counts them as they arrive.
     """
     limiter = RateLimiter(settings.rapidapi_requests_per_second * share_of_rate * RATE_HEADROOM, sleep=sleep)
-    return RapidApiClient(settings, policy=policy, limiter=limiter, transport=transport, sleep=sleep)
+    quota = None
+    if settings.fetch_state_table_name is not None:
+        from social_sync import aws
+        from social_sync.store import DynamoFetchState
+        from social_sync.youtube import DailyQuota
+
+        state = DynamoFetchState(aws.dynamodb(), settings.fetch_state_table_name)
+        quota = DailyQuota(state, settings.youtube_daily_quota_units)
+    return RapidApiClient(
+        settings, policy=policy, limiter=limiter, transport=transport, sleep=sleep, quota=quota
+    )
 
 
 def _json(platform: Platform, body: bytes) -> Any:
     try:
         return json.loads(body)
     except (ValueError, RecursionError) as error:
-        logger.warning("RapidAPI answer is not JSON", extra={"platform": platform, "bytes": len(body)})
+        logger.warning("upstream answer is not JSON", extra={"platform": platform, "bytes": len(body)})
         raise RapidApiUnavailable(
-            f"RapidAPI's {platform.capitalize()} answer could not be read; nothing was changed"
+            f"{platform_spec(platform).vendor_name}'s {platform.capitalize()} answer could not be read; "
+            "nothing was changed"
         ) from error

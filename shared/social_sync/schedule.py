@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
-from social_sync.errors import AccountNotFound, DomainError
+from social_sync.errors import AccountNotFound, DomainError, FetchLimitReached
 from social_sync.models import PLATFORMS, Platform, Profile
 from social_sync.ownership import verified_handle
 from social_sync.profiles import AccountFetcher, ProfileStore, StatsPublisher, fetch_accounts, sync_platforms
@@ -116,6 +116,9 @@ class RefreshReport:
     not_found: list[Platform] = field(default_factory=list)
     # RapidAPI failed for these; the message is retried and they are fetched again.
     failed: dict[Platform, str] = field(default_factory=dict)
+    # The platform's request budget (YouTube: the daily quota) is spent: SQS retrying the message would
+    # not help, so the profile keeps its due time and a later tick dispatches it again.
+    limited: list[Platform] = field(default_factory=list)
     # Nothing to do: no profile, autoSync off, or not due (a duplicate or late message).
     skipped: bool = False
     rescheduled_to: datetime | None = None
@@ -141,8 +144,9 @@ def refresh_profile(
     """Fetch every linked platform of a due profile that is not fresh yet and save what came back.
 
     The successful platforms are written in one atomic write through sync_platforms (trigger
-    "schedule"), whatever happened to the others. When no platform failed, the same write moves
-    the next due time on. Raises RefreshIncomplete after saving when some platform failed.
+    "schedule"), whatever happened to the others. When every platform is fresh, the same write moves
+    the next due time on. Raises RefreshIncomplete after saving when some platform failed; a platform
+    whose request budget is spent leaves the profile due, for a later tick, without failing.
     """
     report = RefreshReport(user_id=user_id)
     profile = store.get(user_id)
@@ -160,11 +164,14 @@ def refresh_profile(
     for platform, result in fetch_accounts(fetch, handles).items():
         if isinstance(result, AccountNotFound):
             report.not_found.append(platform)
+        elif isinstance(result, FetchLimitReached):
+            report.limited.append(platform)
         elif isinstance(result, DomainError):
             report.failed[platform] = result.message
         else:
             readings[platform] = result.reading()
-    if readings or not report.failed:
+    complete = not report.failed and not report.limited
+    if readings or complete:
         saved = sync_platforms(
             store,
             settings,
@@ -173,10 +180,10 @@ def refresh_profile(
             now,
             trigger="schedule",
             publisher=publisher,
-            advance_schedule=not report.failed,
+            advance_schedule=complete,
         )
         report.refreshed = sorted(readings)
-        report.rescheduled_to = None if report.failed else saved.sync_due_at
+        report.rescheduled_to = saved.sync_due_at if complete else None
     if report.failed:
         raise RefreshIncomplete(report)
     return report

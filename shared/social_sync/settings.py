@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, StringConstraints
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, StringConstraints, field_validator
 
 from social_sync.aggregates import EngagementAverage
+from social_sync.platforms import PLATFORM_SPECS, Platform, rapidapi_platforms
 
 # A RapidAPI endpoint as "<host>/<path>": the host also goes in x-rapidapi-host.
 RapidApiEndpoint = Annotated[
@@ -44,10 +45,8 @@ class Settings(BaseModel):
     rapidapi_key_parameter: Annotated[str, Field(pattern=r"^(/|arn:)")] | None = None
     # Every RapidAPI request goes to this base URL instead of the endpoint's host (a local fake).
     rapidapi_base_url: AnyHttpUrl | None = None
-    rapidapi_tiktok_endpoint: RapidApiEndpoint = "tiktok-api23.p.rapidapi.com/api/user/info"
-    rapidapi_twitter_endpoint: RapidApiEndpoint = "twitter241.p.rapidapi.com/user"
-    rapidapi_twitch_endpoint: RapidApiEndpoint = "twitch-scraper2.p.rapidapi.com/api/channels/info"
-    rapidapi_instagram_endpoint: RapidApiEndpoint = "instagram-looter2.p.rapidapi.com/profile"
+    # Each RapidAPI platform's endpoint: RAPIDAPI_<PLATFORM>_ENDPOINT, else the registry's default.
+    rapidapi_endpoints: dict[Platform, RapidApiEndpoint] = Field(default_factory=dict, validate_default=True)
     # The plan's rate limit; the scheduled sync's workers split it between them.
     rapidapi_requests_per_second: Annotated[float, Field(gt=0, le=1000)] = 5
     rapidapi_timeout_seconds: Annotated[float, Field(gt=0, le=30)] = 5
@@ -56,9 +55,39 @@ class Settings(BaseModel):
     sync_queue_url: str | None = None
     sync_worker_concurrency: Annotated[int, Field(ge=2, le=1000)] = 2
     sync_claim_seconds: Annotated[int, Field(ge=0, le=86_400)] = 1800
+    # The YouTube Data API: its key kept like the RapidAPI key (YOUTUBE_API_KEY locally), a base URL
+    # that replaces https://www.googleapis.com (a local fake), and the daily budget in quota units.
+    youtube_api_key: SecretStr | None = None
+    youtube_api_key_parameter: Annotated[str, Field(pattern=r"^(/|arn:)")] | None = None
+    youtube_base_url: AnyHttpUrl | None = None
+    youtube_daily_quota_units: Annotated[int, Field(ge=0)] = PLATFORM_SPECS["youtube"].rate_limit.amount
+    # The table that holds what fetching shares across containers: YouTube's daily quota counter and
+    # /social/fetch's cached answers. Unset (as in some unit tests): no shared budget, no cache.
+    fetch_state_table_name: str | None = None
+    social_fetch_cache_seconds: Annotated[int, Field(ge=0, le=86_400)] = 300
+
+    @field_validator("rapidapi_endpoints", mode="after")
+    @classmethod
+    def _every_rapidapi_platform(cls, endpoints: dict[Platform, str]) -> dict[Platform, str]:
+        unknown = set(endpoints) - set(rapidapi_platforms())
+        if unknown:
+            raise ValueError(f"not fetched through RapidAPI: {', '.join(sorted(unknown))}")
+        return {name: endpoints.get(name, PLATFORM_SPECS[name].endpoint) for name in rapidapi_platforms()}
 
     @classmethod
     def from_env(cls) -> Settings:
         """Build from the process environment (upper-case names, as in template.yaml)."""
-        values = {name: os.environ[name.upper()] for name in cls.model_fields if os.environ.get(name.upper())}
+        values: dict[str, Any] = {
+            name: os.environ[name.upper()] for name in cls.model_fields if os.environ.get(name.upper())
+        }
+        values["rapidapi_endpoints"] = {
+            name: os.environ[variable]
+            for name in rapidapi_platforms()
+            if os.environ.get(variable := rapidapi_endpoint_variable(name))
+        }
         return cls.model_validate(values)
+
+
+def rapidapi_endpoint_variable(platform: Platform) -> str:
+    """The environment variable that overrides a RapidAPI platform's endpoint (RAPIDAPI_TIKTOK_ENDPOINT)."""
+    return f"RAPIDAPI_{platform.upper()}_ENDPOINT"

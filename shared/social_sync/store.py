@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from social_sync.errors import ConcurrentUpdateConflict, FieldError, InvalidRequest, StoreUnavailable
-from social_sync.models import HistoryEntry, Profile, ProfileStats, format_timestamp
+from social_sync.models import HistoryEntry, Profile, ProfileStats, SocialFetchData, format_timestamp
 from social_sync.profiles import ProfileChange
 
 if TYPE_CHECKING:
@@ -408,6 +408,53 @@ def jitter_delay(attempt: int) -> float:
     """Seconds to wait before retry `attempt` of a write that lost a race."""
     # Full jitter: spreads racing writers apart instead of letting them collide again in step.
     return random.uniform(0, min(1.0, 0.02 * 2**attempt))  # noqa: S311 - jitter, not security
+
+
+class DynamoFetchState:
+    """What fetching shares across containers, on its own table (key `key`, TTL `expiresAt`):
+    YouTube's daily quota counters and /social/fetch's cached answers."""
+
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def spend_units(self, counter: str, units: int, limit: int, expires_at: int) -> bool:
+        """Add `units` to `counter` in one conditional update that never takes it past `limit`."""
+        if units > limit:
+            return False
+        try:
+            with _translate_errors():
+                self._client.update_item(
+                    TableName=self._table,
+                    Key={"key": {"S": counter}},
+                    UpdateExpression="ADD units :units SET expiresAt = :expires",
+                    ConditionExpression="attribute_not_exists(units) OR units <= :room",
+                    ExpressionAttributeValues={
+                        ":units": {"N": str(units)},
+                        ":room": {"N": str(limit - units)},
+                        ":expires": {"N": str(expires_at)},
+                    },
+                )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def cached_numbers(self, key: str, now: int) -> SocialFetchData | None:
+        """The answer cached under `key`, unless it expired (TTL deletes late, so the time is checked)."""
+        with _translate_errors():
+            item = self._client.get_item(TableName=self._table, Key={"key": {"S": key}}).get("Item")
+        if not item or int(item["expiresAt"]["N"]) <= now:
+            return None
+        values = from_attributes(item)
+        return SocialFetchData.model_validate(values["numbers"])
+
+    def cache_numbers(self, key: str, numbers: SocialFetchData, expires_at: int) -> None:
+        """Keep `numbers` under `key` until `expires_at` (epoch seconds)."""
+        item = to_attributes({"key": key, "numbers": numbers.to_wire(), "expiresAt": expires_at})
+        with _translate_errors():
+            self._client.put_item(TableName=self._table, Item=item)
 
 
 def encode_cursor(key: dict[str, Any]) -> str:

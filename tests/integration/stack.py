@@ -134,7 +134,9 @@ def stack_environment(overrides: dict[str, str]) -> dict[str, str]:
         name: value
         for name, value in os.environ.items()
         if name not in function_variables
-        and not name.startswith(("AWS_", "RAPIDAPI_"))  # a developer's real key must never reach a test
+        and not name.startswith(
+            ("AWS_", "RAPIDAPI_", "YOUTUBE_")
+        )  # a developer's real key never reaches a test
         and name not in ("PORT", "DYNAMODB_PORT", "JWT_SECRET", *API_PARAMETER_VARIABLES.values())
     }
     environment.update(overrides)

@@ -275,7 +275,8 @@ def test_a_bad_put_is_400_and_changes_nothing(stack: LocalStack, user: str, body
         ("GET", "/api/v1/profiles/nobody"),
         ("GET", "/api/v1/profiles/social-sync/tiktok"),
         ("DELETE", PROFILE),
-        ("POST", "/api/v1/profiles/social-sync/youtube"),
+        ("POST", "/api/v1/profiles/social-sync/facebook"),
+        ("GET", "/api/v1/social/fetch"),
         ("GET", "/"),
     ],
 )

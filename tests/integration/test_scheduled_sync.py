@@ -40,12 +40,16 @@ def rapidapi() -> Iterator[tuple[FakeRapidApi, str]]:
 
 
 def sync_now(stack: LocalStack, base_url: str) -> dict[str, Any]:
-    """Run `python -m localrun.sync_now` (what `make sync-now` runs) against the stack; its JSON summary."""
+    """Run `python -m localrun.sync_now` (what `make sync-now` runs) against the stack; its JSON summary.
+
+    The fake at `base_url` answers for RapidAPI and for the YouTube Data API.
+    """
     environment = stack_environment(
         {
             "DYNAMODB_PORT": str(stack.dynamodb_port),
             "LOCALRUN_STATE_DIR": str(stack.state_dir),
             "RAPIDAPI_BASE_URL": base_url,
+            "YOUTUBE_BASE_URL": base_url,
             "RAPIDAPI_REQUESTS_PER_SECOND": str(PLAN_RATE),
             "SYNC_WORKER_CONCURRENCY": str(WORKERS),
         }

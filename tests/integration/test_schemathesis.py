@@ -6,7 +6,7 @@ with a valid bearer token, and checks that no answer is a server error and that 
 status and header is documented.
 
 The stack behind it runs with the sync cooldown off, and fetches sync-by-handle accounts from the
-fake RapidAPI (recorded handles answer 200, any other is a 404), so a 5xx is always a bug.
+fake upstream (recorded handles answer 200, any other is a 404), so a 5xx is always a bug.
 """
 
 from __future__ import annotations
@@ -45,14 +45,16 @@ CHECKS = [
 
 @pytest.fixture(scope="module")
 def fuzzed_api(extra_api: Callable[[dict[str, str]], LocalStack]) -> Iterator[LocalStack]:
-    """A local API on the session's DynamoDB Local, its RapidAPI the fake on 127.0.0.1."""
+    """A local API on the session's DynamoDB Local; RapidAPI and the YouTube Data API: the fake."""
     fake = FakeRapidApi()
-    with fake.serve() as rapidapi_url:
+    with fake.serve() as upstream_url:
         yield extra_api(
             {
                 "SYNC_COOLDOWN_SECONDS": "0",
-                "RAPIDAPI_BASE_URL": rapidapi_url,
+                "RAPIDAPI_BASE_URL": upstream_url,
                 "RAPIDAPI_KEY": "local-fake-key",
+                "YOUTUBE_BASE_URL": upstream_url,
+                "YOUTUBE_API_KEY": "local-fake-key",
             }
         )
 

@@ -64,8 +64,9 @@ def test_every_route_of_the_template_is_documented_and_nothing_else(document: di
     declared = {(route.method.lower(), route.path) for route in template_routes(SamTemplate(TEMPLATE))}
     documented = {(method, path) for path, item in document["paths"].items() for method in item}
     assert documented == declared
-    # four platform syncs, sync-all, history, profile read and update, linked-account code and verify
-    assert len(declared) == 10
+    # A sync per platform, sync-all, history, profile read and update, /social/fetch, linked-account
+    # code and verify.
+    assert len(declared) == len(models.PLATFORMS) + 7
 
 
 def _template_with(tmp_path: Path, old: str, new: str) -> Path:
@@ -172,7 +173,8 @@ REQUEST_CASES: list[tuple[str, Any, bool]] = [
         True,
     ),
     ("SocialSyncAllRequest", {"platforms": {}}, False),
-    ("SocialSyncAllRequest", {"platforms": {"youtube": {"followers": 1}}}, False),
+    ("SocialSyncAllRequest", {"platforms": {"youtube": {"followers": 1}}}, True),
+    ("SocialSyncAllRequest", {"platforms": {"facebook": {"followers": 1}}}, False),
     ("SocialSyncAllRequest", {"platforms": {"tiktok": {}}}, False),
     ("ProfileUpdate", {"displayName": "Charli", "niche": ["dance"], "location": {"city": "Norwalk"}}, True),
     ("ProfileUpdate", {"socialLinks": {"tiktok": "https://www.tiktok.com/@charli"}}, True),
@@ -182,10 +184,18 @@ REQUEST_CASES: list[tuple[str, Any, bool]] = [
     ("ProfileUpdate", {"userId": "someone-else"}, False),
     ("ProfileUpdate", {"bio": None}, False),
     ("ProfileUpdate", {"socialLinks": {"Not A Platform!": "https://example.com"}}, False),
-    ("ProfileUpdate", {"linkedAccounts": {"youtube": "x"}}, False),
+    ("ProfileUpdate", {"linkedAccounts": {"youtube": "mkbhd"}}, True),
+    ("ProfileUpdate", {"linkedAccounts": {"facebook": "x"}}, False),
     ("ProfileUpdate", {"syncSettings": {"frequency": "daily"}}, False),  # autoSync is required
     ("ProfileUpdate", {"username": "ab"}, False),
     ("ProfileUpdate", {"unknown": 1}, False),
+    ("SocialFetchRequest", {"platform": "youtube", "username": "mkbhd"}, True),
+    ("SocialFetchRequest", {"platform": "tiktok", "username": "@charlidamelio"}, True),
+    ("SocialFetchRequest", {"platform": "facebook", "username": "nasa"}, False),
+    ("SocialFetchRequest", {"platform": "twitch", "username": ""}, False),
+    ("SocialFetchRequest", {"platform": "twitch", "username": "a b"}, False),
+    ("SocialFetchRequest", {"platform": "twitch"}, False),
+    ("SocialFetchRequest", {"platform": "twitch", "username": "ninja", "extra": 1}, False),
 ]
 
 

@@ -11,16 +11,13 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from social_sync.platforms import PLATFORM_SPECS
 from tests.fake_rapidapi import FakeRapidApi
 from tests.template import ROOT, load_function, table_definition
 
 TABLE_NAME = "social-sync-unit"
-PLATFORM_FUNCTIONS = {
-    "tiktok": "SyncTikTokFunction",
-    "twitch": "SyncTwitchFunction",
-    "twitter": "SyncTwitterFunction",
-    "instagram": "SyncInstagramFunction",
-}
+FETCH_STATE_TABLE_NAME = "social-sync-unit-fetch-state"
+PLATFORM_FUNCTIONS = {name: spec.function_id for name, spec in PLATFORM_SPECS.items()}
 
 
 class FakeContext:
@@ -49,11 +46,20 @@ def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
         "SYNC_COOLDOWN_SECONDS": "0",
         "HISTORY_RETENTION_DAYS": "400",
         "POWERTOOLS_SERVICE_NAME": "social-sync",
+        "FETCH_STATE_TABLE_NAME": FETCH_STATE_TABLE_NAME,
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL_DYNAMODB", raising=False)
-    # A developer's shell may carry a real RapidAPI key or a local fake's URL; unit tests use neither.
-    for name in ("RAPIDAPI_KEY", "RAPIDAPI_KEY_PARAMETER", "RAPIDAPI_BASE_URL"):
+    # A developer's shell may carry a real key or a local fake's URL; unit tests use none of them.
+    for name in (
+        "RAPIDAPI_KEY",
+        "RAPIDAPI_KEY_PARAMETER",
+        "RAPIDAPI_BASE_URL",
+        "YOUTUBE_API_KEY",
+        "YOUTUBE_API_KEY_PARAMETER",
+        "YOUTUBE_BASE_URL",
+        "YOUTUBE_DAILY_QUOTA_UNITS",
+    ):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
@@ -64,6 +70,7 @@ def dynamodb(env: pytest.MonkeyPatch) -> Iterator[Any]:
     with mock_aws():
         client = boto3.client("dynamodb")
         client.create_table(TableName=TABLE_NAME, **table_definition())
+        client.create_table(TableName=FETCH_STATE_TABLE_NAME, **table_definition("FetchStateTable"))
         yield client
 
 
@@ -87,6 +94,7 @@ def rapidapi(env: pytest.MonkeyPatch) -> FakeRapidApi:
 
     env.setattr(module, "rapidapi_client", client)
     env.setenv("RAPIDAPI_KEY", "test-rapidapi-key")
+    env.setenv("YOUTUBE_API_KEY", "test-youtube-key")
     return fake
 
 

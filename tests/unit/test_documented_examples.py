@@ -19,6 +19,7 @@ SYNC_TIKTOK = ("POST", "/api/v1/profiles/social-sync/tiktok")
 SYNC_ALL = ("POST", "/api/v1/profiles/social-sync")
 PROFILE = "/api/v1/profiles/me"
 HISTORY = "/api/v1/profiles/me/stats/history"
+SOCIAL_FETCH = ("POST", "/api/v1/social/fetch")
 
 
 @cache
@@ -72,11 +73,13 @@ def test_the_documented_200_is_what_the_function_answers_to_the_documented_reque
 BAD_REQUESTS: list[tuple[str, str, int, dict[str, Any]]] = [
     # (method, path, status, what http_event needs to make the request that gets it)
     (*SYNC_TIKTOK, 400, {"body": {"followers": "1000"}}),
-    (*SYNC_ALL, 400, {"body": {"platforms": {"youtube": {"followers": 1}}}}),
+    (*SYNC_ALL, 400, {"body": {"platforms": {"myspace": {"followers": 1}}}}),
     ("PUT", PROFILE, 400, {"body": {"stats": {}}}),
     ("GET", HISTORY, 400, {"rawQueryString": "limit=501", "queryStringParameters": {"limit": "501"}}),
     ("GET", PROFILE, 404, {}),
     (*SYNC_TIKTOK, 413, {"body": json.dumps({"usernameOrId": "a" * 17_000})}),
+    (*SOCIAL_FETCH, 400, {"body": {"platform": "myspace", "username": "charlidamelio"}}),
+    (*SOCIAL_FETCH, 413, {"body": json.dumps({"platform": "tiktok", "username": "a" * 17_000})}),
 ]
 
 

@@ -30,6 +30,7 @@ EVENT_FILES = sorted(path.name for path in EVENTS_DIR.glob("*.json"))
 SEED_EVENT = "sync_tiktok.json"
 SYNC_PATH = re.compile(r"^/api/v1/profiles/social-sync(/(?P<platform>[a-z]+))?$")
 PROFILE_PATH = "/api/v1/profiles/me"
+SOCIAL_FETCH_PATH = "/api/v1/social/fetch"
 HISTORY_PATH = "/api/v1/profiles/me/stats/history"
 ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$")
 
@@ -55,6 +56,7 @@ EXPECTED: dict[str, Expected] = {
     "sync_twitch.json": Expected(200),
     "sync_twitter.json": Expected(200),
     "sync_instagram.json": Expected(200),
+    "sync_youtube.json": Expected(200),
     "get_profile.json": Expected(200, given_profile=True),
     # AuthMode shared-secret: the caller comes from the Lambda authorizer's context, not from JWT claims.
     "get_profile_shared_secret.json": Expected(200, given_profile=True),
@@ -66,6 +68,12 @@ EXPECTED: dict[str, Expected] = {
     "sync_base64_body.json": Expected(200),
     # The handle is fetched from the fake RapidAPI (tests/fake_rapidapi.py), which has this account recorded.
     "sync_by_handle.json": Expected(200, given_profile=True),
+    "sync_youtube_by_handle.json": Expected(200, given_profile=True),
+    # A handle's numbers, fetched from the fake (the YouTube Data API's recorded answers), stored nowhere.
+    "social_fetch.json": Expected(200, given_profile=True),
+    "social_fetch_unknown_platform.json": Expected(400, given_profile=True, error_fields=("platform",)),
+    "social_fetch_empty_username.json": Expected(400, given_profile=True, error_fields=("username",)),
+    "social_fetch_no_such_account.json": Expected(404, given_profile=True),
     # Sync errors.
     "sync_wrong_type.json": Expected(400, given_profile=True, error_fields=("followers",)),
     "sync_fractional_followers.json": Expected(400, given_profile=True, error_fields=("followers",)),
@@ -79,7 +87,7 @@ EXPECTED: dict[str, Expected] = {
     "sync_mixed_kinds.json": Expected(400, given_profile=True, error_fields=("body",)),
     "sync_no_claims.json": Expected(401, given_profile=True),
     "sync_too_large.json": Expected(413, given_profile=True),
-    "sync_all_unknown_platform.json": Expected(400, given_profile=True, error_fields=("platforms.youtube",)),
+    "sync_all_unknown_platform.json": Expected(400, given_profile=True, error_fields=("platforms.facebook",)),
     "sync_all_no_platforms.json": Expected(400, given_profile=True, error_fields=("platforms",)),
     # Profile and history errors.
     "get_profile_no_profile.json": Expected(404, given_profile=True),
@@ -167,9 +175,12 @@ def assert_json_response(headers: dict[str, str]) -> None:
     assert content_type.startswith("application/json"), headers
 
 
-def assert_error_body(body: dict[str, Any], expected: Expected) -> None:
-    """The documented error shape: success false, a message for a person, `errors` only for validation."""
+def assert_error_body(body: dict[str, Any], expected: Expected, app_shape: bool = False) -> None:
+    """The documented error shape: success false, a message for a person, `errors` only for validation;
+    in the app's shape (/social/fetch) also `error`, a short machine-friendly phrase."""
     assert body["success"] is False
+    if app_shape:
+        assert re.fullmatch(r"[a-z_]+", body.pop("error")), body
     assert set(body) <= {"success", "message", "errors"}, body
     assert isinstance(body["message"], str)
     assert body["message"].strip()
@@ -279,7 +290,21 @@ def assert_synced_by_handle(event: dict[str, Any], body: dict[str, Any], rapidap
     assert entry["source"] == "rapidapi"
     assert str(entry["followers"]) in json.dumps(recorded)
     assert body["profile"]["linkedAccounts"][platform].lower() == handle.lower()
-    assert [(request.platform, request.handle) for request in rapidapi.requests] == [(platform, handle)]
+    assert {(request.platform, request.handle) for request in rapidapi.requests} == {(platform, handle)}
+
+
+def assert_social_fetch(event: dict[str, Any], body: dict[str, Any], rapidapi: FakeRapidApi) -> None:
+    """/social/fetch: the recorded account's numbers, in the app's shape, fetched from the fake."""
+    sent = request_body(event)
+    recorded = json.dumps(fixture_json(sent["platform"], sent["username"]))
+    assert body["success"] is True
+    assert set(body) == {"success", "data"}
+    data = body["data"]
+    assert set(data) == {"followers", "engagement", "engagementKnown"}
+    assert type(data["followers"]) is int
+    assert f'"{data["followers"]}"' in recorded or f" {data['followers']}," in recorded
+    assert isinstance(data["engagement"], float)
+    assert rapidapi.count(sent["platform"]) >= 1
 
 
 def assert_profile_updated(event: dict[str, Any], body: dict[str, Any]) -> None:
@@ -427,8 +452,11 @@ def test_event_gets_its_documented_response(
     assert status == expected.status, body
     assert_json_response(headers)
     if status >= 400:
-        assert_error_body(body, expected)
+        assert_error_body(body, expected, app_shape=event["rawPath"] == SOCIAL_FETCH_PATH)
         assert after == before, "an error must change nothing in the table"
+    elif event["rawPath"] == SOCIAL_FETCH_PATH:
+        assert_social_fetch(event, body, rapidapi)
+        assert after == before, "/social/fetch stores nothing in the profile table"
     elif event["rawPath"] == HISTORY_PATH:
         assert seeded is not None
         assert_history(event, body, seeded[1])

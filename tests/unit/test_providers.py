@@ -231,13 +231,14 @@ RECORDED_BIOS = {
     ("twitch", "ninja"): "Professional Gamer and Streamer. Business inquiries: ninja@loaded.gg",
     ("instagram", "nasa"): "Exploring the universe and our home planet.",
     ("instagram", "privateaccount"): "",
+    ("youtube", "mkbhd"): "MKBHD: Quality Tech Videos | YouTuber | Geek",
 }
 
 
 @pytest.mark.parametrize(("platform", "name"), RECORDED_BIOS, ids=[f"{p}-{n}" for p, n in RECORDED_BIOS])
 def test_each_platform_reads_the_accounts_bio_from_its_recorded_payload(platform: Any, name: str) -> None:
     # Given a recorded answer (TikTok signature, Twitter legacy.description, Twitch description,
-    # Instagram biography)
+    # Instagram biography, YouTube snippet.description)
     payload = recorded(platform, name)
 
     # When it is parsed
@@ -250,7 +251,13 @@ def test_each_platform_reads_the_accounts_bio_from_its_recorded_payload(platform
 @pytest.mark.parametrize("platform", list(BIO_PATHS))
 def test_a_bio_is_read_from_the_platforms_own_field_and_nowhere_else(platform: Any) -> None:
     # Given a recorded answer whose bio field says something no other field says
-    name = {"tiktok": "charlidamelio", "twitter": "nasa", "twitch": "ninja", "instagram": "nasa"}[platform]
+    name = {
+        "tiktok": "charlidamelio",
+        "twitter": "nasa",
+        "twitch": "ninja",
+        "instagram": "nasa",
+        "youtube": "mkbhd",
+    }[platform]
     payload = _set(recorded(platform, name), BIO_PATHS[platform], "proof SS-ABCD2345 here")
 
     # Then that is the bio

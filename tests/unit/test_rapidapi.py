@@ -160,7 +160,7 @@ def test_the_endpoint_is_configuration_and_a_base_url_redirects_every_request() 
         return httpx.Response(200, content=fixture("twitch", "ninja"))
 
     config = settings(
-        rapidapi_twitch_endpoint="twitch-other.p.rapidapi.com/v2/channel",
+        rapidapi_endpoints={"twitch": "twitch-other.p.rapidapi.com/v2/channel"},
         rapidapi_base_url="http://127.0.0.1:9/",
     )
     client = RapidApiClient(
@@ -351,7 +351,7 @@ def test_neither_the_key_nor_the_handle_is_ever_logged(
         make_client(fake, clock).fetch_account("tiktok", "secret-handle")
 
     written = logged.getvalue()
-    assert "RapidAPI request failed" in written
+    assert "upstream request failed" in written
     assert KEY not in written
     assert "secret-handle" not in written
 

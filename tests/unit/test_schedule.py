@@ -544,3 +544,35 @@ def test_the_sample_sqs_batch_refreshes_both_profiles(function: Any, rapidapi: F
     # Then no record failed and the linked platforms were fetched
     assert result == {"batchItemFailures": []}
     assert sorted(request.platform for request in rapidapi.requests) == ["tiktok", "twitch"]
+
+
+def test_a_spent_youtube_quota_leaves_the_profile_due_without_failing_the_message(
+    function: Any, dynamodb: Any, rapidapi: FakeRapidApi, env: pytest.MonkeyPatch
+) -> None:
+    # Given a due profile with a TikTok account and a YouTube channel, and today's YouTube quota spent
+    env.setenv("YOUTUBE_DAILY_QUOTA_UNITS", "0")
+    schedule(function, "alice", tiktok="charlidamelio", youtube="mkbhd")
+    due = stored(dynamodb, "alice")["syncDueAt"]
+
+    # When the worker gets the profile's message
+    failed = run_worker(function, refresh_event("alice"))
+
+    # Then the message is done (SQS retrying it cannot help before Google's reset), TikTok is refreshed,
+    # YouTube was never asked, and the profile stays due for a later tick
+    assert failed == []
+    breakdown = stored(dynamodb, "alice")["stats"]["M"]["platformBreakdown"]["M"]
+    assert sorted(breakdown) == ["tiktok"]
+    assert rapidapi.count("youtube") == 0
+    assert stored(dynamodb, "alice")["syncDueAt"] == due
+
+
+def test_a_linked_youtube_channel_is_refreshed_by_the_schedule(
+    function: Any, dynamodb: Any, rapidapi: FakeRapidApi
+) -> None:
+    schedule(function, "alice", youtube="mkbhd")
+
+    assert run_worker(function, refresh_event("alice")) == []
+
+    breakdown = stored(dynamodb, "alice")["stats"]["M"]["platformBreakdown"]["M"]
+    assert breakdown["youtube"]["M"]["followers"]["N"] == "19600000"
+    assert [h["trigger"]["S"] for h in history(dynamodb, "alice")] == ["schedule"]

@@ -30,6 +30,8 @@ ROUTES: dict[str, tuple[str, str]] = {
     "SyncTwitchFunction": ("POST", "/api/v1/profiles/social-sync/twitch"),
     "SyncTwitterFunction": ("POST", "/api/v1/profiles/social-sync/twitter"),
     "SyncInstagramFunction": ("POST", "/api/v1/profiles/social-sync/instagram"),
+    "SyncYouTubeFunction": ("POST", "/api/v1/profiles/social-sync/youtube"),
+    "SocialFetchFunction": ("POST", "/api/v1/social/fetch"),
     "GetProfileFunction": ("GET", "/api/v1/profiles/me"),
     "UpdateProfileFunction": ("PUT", "/api/v1/profiles/me"),
     "SyncAllFunction": ("POST", "/api/v1/profiles/social-sync"),
@@ -50,12 +52,19 @@ SYNC_ACCESS: DynamoDBAccess = {
         {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
     ),
 }
+# A function that may fetch YouTube also takes quota units from the counter in the fetch-state table.
+QUOTA_ACCESS: DynamoDBAccess = {"FetchStateTable": frozenset({"dynamodb:UpdateItem"})}
 DYNAMODB_ACCESS: dict[str, DynamoDBAccess] = {
     "SyncTikTokFunction": SYNC_ACCESS,
     "SyncTwitchFunction": SYNC_ACCESS,
     "SyncTwitterFunction": SYNC_ACCESS,
     "SyncInstagramFunction": SYNC_ACCESS,
-    "SyncAllFunction": SYNC_ACCESS,
+    "SyncYouTubeFunction": SYNC_ACCESS | QUOTA_ACCESS,
+    "SyncAllFunction": SYNC_ACCESS | QUOTA_ACCESS,
+    # Cached answers are read and written; the quota counter updated. Nothing of the profiles.
+    "SocialFetchFunction": {
+        "FetchStateTable": frozenset({"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"})
+    },
     "GetProfileFunction": {"ProfilesTable": frozenset({"dynamodb:GetItem"})},
     "UpdateProfileFunction": {"ProfilesTable": frozenset({"dynamodb:GetItem", "dynamodb:UpdateItem"})},
     # A code: its hash put, the caller's count of codes updated.
@@ -75,7 +84,10 @@ DYNAMODB_ACCESS: dict[str, DynamoDBAccess] = {
         "ProfilesTable": frozenset({"dynamodb:UpdateItem"}),
         "ProfilesTable/index/SyncDue": frozenset({"dynamodb:Query"}),
     },
-    "SyncWorkerFunction": {"ProfilesTable": frozenset({"dynamodb:GetItem", "dynamodb:PutItem"})},
+    "SyncWorkerFunction": {
+        "ProfilesTable": frozenset({"dynamodb:GetItem", "dynamodb:PutItem"}),
+        **QUOTA_ACCESS,
+    },
     # Serves files shipped with it.
     "DocsFunction": {},
     # AuthMode shared-secret: reads its signing secret, never the tables.
