@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -38,6 +39,7 @@ from social_sync.errors import (
 )
 from social_sync.http import HttpRequest, Route, logger
 from social_sync.models import (
+    MAX_USER_ID_LENGTH,
     HistoryQuery,
     Platform,
     Profile,
@@ -66,6 +68,10 @@ if TYPE_CHECKING:
 API_PREFIX = "/api/v1"
 MAX_BODY_BYTES = 16 * 1024
 MAX_IDEMPOTENCY_KEY = 255
+# No request body nests deeper than 3; refusing deep ones before parsing keeps every parser's
+# recursion (json, pydantic, our own serializers) far from Python's limit.
+MAX_BODY_DEPTH = 32
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 
 LambdaHandler = Callable[[dict[str, Any], "LambdaContext"], dict[str, Any]]
 RequestT = TypeVar("RequestT", bound=BaseModel)
@@ -190,6 +196,9 @@ def caller_id(http: HttpRequest) -> str:
     sub = http.claims.get("sub")
     if not isinstance(sub, str) or not sub:
         raise Unauthenticated("Unauthorized")
+    if len(sub) > MAX_USER_ID_LENGTH:
+        # It could never be stored (DynamoDB keys) nor queued for the scheduled sync.
+        raise Unauthenticated(f"Unauthorized: the token's subject is over {MAX_USER_ID_LENGTH} characters")
     return sub
 
 
@@ -197,18 +206,45 @@ def parse_body(http: HttpRequest, model: type[RequestT]) -> RequestT:
     """The request body as `model`, or InvalidRequest / PayloadTooLarge saying what is wrong."""
     raw = http.body
     try:
-        data = base64.b64decode(raw, validate=True) if http.is_base64_encoded else raw.encode()
-    except binascii.Error as error:
+        # surrogatepass: a lone surrogate in the event's text is refused below as bad UTF-8, not a crash.
+        data = (
+            base64.b64decode(raw, validate=True)
+            if http.is_base64_encoded
+            else raw.encode("utf-8", "surrogatepass")
+        )
+    except (binascii.Error, ValueError) as error:
         raise InvalidRequest("The request body must be JSON") from error
     if len(data) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"The request body is over {MAX_BODY_BYTES // 1024} KiB")
     try:
-        payload = json.loads(data)
-    except ValueError as error:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InvalidRequest("The request body must be JSON in UTF-8") from error
+    if _nesting_depth(text) > MAX_BODY_DEPTH:
+        raise InvalidRequest(f"The request body nests deeper than {MAX_BODY_DEPTH} levels")
+    try:
+        payload = json.loads(text)
+        # A \ud800 escape decodes to a lone surrogate, which is no text at all: refuse it here.
+        json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise InvalidRequest("The request body must be JSON in UTF-8") from error
+    except (ValueError, RecursionError) as error:
         raise InvalidRequest("The request body must be JSON") from error
     if not isinstance(payload, dict):
         raise InvalidRequest("The request body must be a JSON object")
     return _validate(model, payload, "request body")
+
+
+def _nesting_depth(text: str) -> int:
+    """How deep arrays and objects nest in a JSON text, counted without parsing it (strings skipped)."""
+    depth = deepest = 0
+    for char in _JSON_STRING.sub("", text):
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
 
 
 def parse_query(http: HttpRequest, model: type[RequestT]) -> RequestT:

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from social_sync import aws
 from social_sync.errors import DomainError
-from social_sync.models import Platform, utc_now
+from social_sync.models import MAX_USER_ID_LENGTH, Platform, utc_now
 from social_sync.notifications import StatsSyncedPublisher
 from social_sync.schedule import (
     RefreshIncomplete,
@@ -54,7 +54,7 @@ class RefreshMessage(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    user_id: Annotated[str, Field(alias="userId", min_length=1, max_length=256)]
+    user_id: Annotated[str, Field(alias="userId", min_length=1, max_length=MAX_USER_ID_LENGTH)]
 
 
 class QueueUnavailable(Exception):
@@ -107,6 +107,11 @@ def dispatcher(queue: RefreshQueue | None = None) -> LambdaHandler:
             time_left=lambda: context.get_remaining_time_in_millis() / 1000,
         )
         summary = {"dispatched": len(report.sent), "skipped": report.skipped, "deferred": report.deferred}
+        if report.unsendable:
+            # The start of each id only: enough to find the profile, never a whole oversized value.
+            logger.warning(
+                "due profiles no message can carry were left alone", extra={"user_ids": report.unsendable}
+            )
         logger.info("due profiles dispatched", extra=summary)
         return summary
 

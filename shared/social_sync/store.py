@@ -193,9 +193,15 @@ class DynamoProfileStore:
         if platform is None:
             query["IndexName"] = HISTORY_BY_TIME
         if cursor is not None:
-            query["ExclusiveStartKey"] = decode_cursor(cursor, user_id, platform)
-        with _translate_errors():
-            response = self._client.query(**query)
+            query["ExclusiveStartKey"] = decode_cursor(cursor, user_id, platform, low, high)
+        try:
+            with _translate_errors():
+                response = self._client.query(**query)
+        except ClientError as error:
+            # A cursor the checks above let through but DynamoDB still refuses is the caller's mistake.
+            if cursor is None or error.response.get("Error", {}).get("Code") != "ValidationException":
+                raise
+            raise _bad_cursor() from error
         entries = [HistoryEntry.model_validate(from_attributes(item)) for item in response.get("Items", [])]
         last = response.get("LastEvaluatedKey")
         return entries, encode_cursor(last) if last else None
@@ -388,23 +394,39 @@ def encode_cursor(key: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, user_id: str, platform: str | None) -> dict[str, Any]:
-    """The key a cursor stands for, only if it is one this user's query could have produced."""
+def decode_cursor(cursor: str, user_id: str, platform: str | None, low: str, high: str) -> dict[str, Any]:
+    """The key a cursor stands for, only if this very query could have produced it.
+
+    That is: this user's partition, a history item's sort key, and the query's own range key
+    (`sk` for one platform, `historyAt` for every platform) inside [low, high]: DynamoDB refuses a
+    start key outside the key condition, so a cursor reused with a narrower window is a 400 here.
+    """
     expected = {"pk", "sk"} if platform is not None else {"pk", "sk", "historyAt"}
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except ValueError as error:
-        raise InvalidRequest("cursor is not valid", [FieldError("cursor", "is not valid")]) from error
+    except (ValueError, RecursionError) as error:
+        raise _bad_cursor() from error
     valid = (
         isinstance(key, dict)
         and set(key) == expected
-        and all(isinstance(value, dict) and set(value) == {"S"} for value in key.values())
+        and all(
+            isinstance(value, dict) and set(value) == {"S"} and isinstance(value["S"], str)
+            for value in key.values()
+        )
         and key["pk"]["S"] == user_key(user_id)
-        and key["sk"]["S"].startswith(HISTORY_PREFIX + (platform or ""))
+        and key["sk"]["S"].startswith(HISTORY_PREFIX)
+        and low <= key["sk" if platform is not None else "historyAt"]["S"] <= high
     )
     if not valid:
-        raise InvalidRequest("cursor is not valid", [FieldError("cursor", "is not valid")])
+        raise _bad_cursor()
     return dict(key)
+
+
+def _bad_cursor() -> InvalidRequest:
+    return InvalidRequest(
+        "cursor is not valid for this query; start again without it",
+        [FieldError("cursor", "is not valid")],
+    )
 
 
 def _is_retryable(error: ClientError) -> bool:
