@@ -31,7 +31,8 @@ def assert_refused(status: int, body: dict[str, Any], expected: int = 400) -> No
     """The documented error shape, with a message for a person."""
     assert status == expected, body
     assert body["success"] is False
-    assert isinstance(body["message"], str) and body["message"]
+    assert isinstance(body["message"], str)
+    assert body["message"]
 
 
 def stored_items(dynamodb: Any) -> list[dict[str, Any]]:
@@ -113,7 +114,8 @@ def test_a_cursor_reused_with_a_narrower_window_is_a_400(
     # Given the cursor of a first page of two
     params = {"platform": platform} if platform else {}
     status, page = history(function, limit="2", **params)
-    assert status == 200 and "nextCursor" in page, page
+    assert status == 200, page
+    assert "nextCursor" in page
 
     # When it is sent again with a window that ends before the key it points at
     status, answer = history(function, limit="2", cursor=page["nextCursor"], to=three_syncs[0], **params)
