@@ -154,7 +154,8 @@ class FakeRapidApi:
             )
             if reply.timeout:
                 raise httpx.ReadTimeout("the fake did not answer", request=request)
-            return httpx.Response(reply.status, headers=reply.headers, content=reply.body)
+            # A stream, not content: the client reads the raw bytes and decodes them itself.
+            return httpx.Response(reply.status, headers=reply.headers, stream=httpx.ByteStream(reply.body))
 
         return httpx.MockTransport(handle)
 
@@ -200,3 +201,23 @@ def _json_reply(status: int, body: object) -> Reply:
 def _key(headers: object) -> str | None:
     getter = getattr(headers, "get", None)
     return getter("x-rapidapi-key") if getter else None
+
+
+class MemorySlots:
+    """The shared quota's slot sequences in memory (social_sync.quota.SlotStore), for unit tests."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.next_slot: dict[str, float] = {}
+
+    def take_slot(self, name: str, now: float, interval: float, latest: float) -> float | None:
+        with self._lock:
+            slot = max(now, self.next_slot.get(name, now))
+            if slot > latest:
+                return None
+            self.next_slot[name] = slot + interval
+            return slot
+
+    def hold_off(self, name: str, until: float) -> None:
+        with self._lock:
+            self.next_slot[name] = max(self.next_slot.get(name, until), until)

@@ -20,6 +20,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel, ValidationError
 
 from social_sync import aws
+from social_sync.deadline import Deadline
 from social_sync.errors import (
     AccountNotFound,
     ClientStatsRefused,
@@ -30,6 +31,7 @@ from social_sync.errors import (
     InvalidRequest,
     PayloadTooLarge,
     ProfileNotFound,
+    QuotaExhausted,
     RapidApiTimeout,
     RapidApiUnavailable,
     RequestInProgress,
@@ -67,6 +69,8 @@ if TYPE_CHECKING:
 
 API_PREFIX = "/api/v1"
 MAX_BODY_BYTES = 16 * 1024
+# What a sync keeps of the function's time after its fetches: the write and the answer.
+ANSWER_MARGIN_SECONDS = 1.5
 MAX_IDEMPOTENCY_KEY = 255
 # No request body nests deeper than 3; refusing deep ones before parsing keeps every parser's
 # recursion (json, pydantic, our own serializers) far from Python's limit.
@@ -86,6 +90,7 @@ _STATUS: dict[type[DomainError], int] = {
     PayloadTooLarge: 413,
     IdempotencyKeyReused: 422,
     SyncTooSoon: 429,
+    QuotaExhausted: 429,
     RapidApiUnavailable: 502,
     ConcurrentUpdateConflict: 503,
     StoreUnavailable: 503,
@@ -136,11 +141,13 @@ def _sync_api(
     settings, store = _dependencies()
     publisher = _publisher(settings)
     replay = _replayer(settings, idempotency_scope)
-    fetch = _account_fetcher(settings)
+    fetcher = _account_fetcher(settings)
 
     def sync(http: HttpRequest) -> dict[str, Any]:
         user_id = caller_id(http)
         request = parse_body(http, model)
+        # One deadline for every fetch of this request, early enough to answer before the function times out.
+        fetch = fetcher(Deadline.before_timeout(http.context, ANSWER_MARGIN_SECONDS))
 
         def run() -> dict[str, Any]:
             requests = platforms_of(request)
@@ -394,22 +401,23 @@ def _idempotency_guard(table: str, ttl_seconds: int, route: str) -> Callable[...
     return guarded
 
 
-def _account_fetcher(settings: Settings) -> AccountFetcher:
-    """Fetches accounts from RapidAPI; the client (and httpx with it) is built on the first fetch.
-
-    A numbers-only sync never fetches, so its cold start does not pay for the import.
-    """
+def _account_fetcher(settings: Settings) -> Callable[[Deadline], AccountFetcher]:
+    """Fetchers from RapidAPI, one per request's deadline; the client (and httpx with it) is built on the
+    first fetch, so a numbers-only sync never pays for the import at cold start."""
     client = None
 
-    def fetch(platform: Platform, handle: str) -> FetchedAccount:
-        nonlocal client
-        if client is None:
-            from social_sync.rapidapi import INTERACTIVE, rapidapi_client
+    def for_request(deadline: Deadline) -> AccountFetcher:
+        def fetch(platform: Platform, handle: str) -> FetchedAccount:
+            nonlocal client
+            if client is None:
+                from social_sync.rapidapi import INTERACTIVE, rapidapi_client
 
-            client = rapidapi_client(settings, policy=INTERACTIVE)
-        return client.fetch_account(platform, handle)
+                client = rapidapi_client(settings, policy=INTERACTIVE, caller="http")
+            return client.fetch_account(platform, handle, deadline)
 
-    return fetch
+        return fetch
+
+    return for_request
 
 
 def _publisher(settings: Settings) -> StatsSyncedPublisher | None:

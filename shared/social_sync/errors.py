@@ -86,3 +86,14 @@ class RequestInProgress(DomainError):
 
 class IdempotencyKeyReused(DomainError):
     """An Idempotency-Key came back with a different body."""
+
+
+class QuotaExhausted(DomainError):
+    """The vendor's plan has no request left for this caller before its deadline; try again later."""
+
+    def __init__(self, vendor: str, retry_after_seconds: int) -> None:
+        super().__init__(
+            f"This service's {vendor} request budget is spent for the moment; "
+            f"try again in {retry_after_seconds} seconds"
+        )
+        self.retry_after_seconds = retry_after_seconds

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
-from social_sync.errors import DomainError, InvalidRequest, SyncTooSoon
+from social_sync.errors import DomainError, InvalidRequest
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -92,8 +92,9 @@ class Route:
         if isinstance(error, InvalidRequest) and error.errors:
             body["errors"] = [{"field": e.field, "message": e.message} for e in error.errors]
         headers = {}
-        if isinstance(error, SyncTooSoon):
-            headers["Retry-After"] = str(error.retry_after_seconds)
+        retry_after = getattr(error, "retry_after_seconds", None)  # SyncTooSoon, QuotaExhausted
+        if isinstance(retry_after, int):
+            headers["Retry-After"] = str(retry_after)
         elif status == 503:
             headers["Retry-After"] = "1"
         return json_response(status, body, headers)

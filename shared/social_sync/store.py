@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 
 PROFILE_SK = "PROFILE"
 HISTORY_PREFIX = "HISTORY#"
+# A fetch by handle reserved (the platform's cooldown) for a user: sk FETCH#<platform>, beside the profile.
+FETCH_PREFIX = "FETCH#"
 HISTORY_BY_TIME = "HistoryByTime"
 SYNC_DUE_INDEX = "SyncDue"
 # Spreads the due profiles over several index partitions so no single one runs hot; changing it
@@ -130,7 +132,7 @@ class DynamoProfileStore:
 
     def get(self, user_id: str) -> Profile | None:
         """The stored profile, read consistently, or None."""
-        with _translate_errors():
+        with translate_errors():
             response = self._client.get_item(
                 TableName=self._table,
                 Key={"pk": {"S": user_key(user_id)}, "sk": {"S": PROFILE_SK}},
@@ -152,7 +154,7 @@ class DynamoProfileStore:
             version = (current.version if current else 0) + 1
             saved = updated.model_copy(update={"version": version})
             try:
-                with _translate_errors():
+                with translate_errors():
                     self._client.transact_write_items(
                         TransactItems=[
                             self._put_profile(saved, expected_version=current.version if current else None),
@@ -195,7 +197,7 @@ class DynamoProfileStore:
         if cursor is not None:
             query["ExclusiveStartKey"] = decode_cursor(cursor, user_id, platform, low, high)
         try:
-            with _translate_errors():
+            with translate_errors():
                 response = self._client.query(**query)
         except ClientError as error:
             # A cursor the checks above let through but DynamoDB still refuses is the caller's mistake.
@@ -213,7 +215,7 @@ class DynamoProfileStore:
         key, low, high = self._history_range(user_id, platform, start, end)
         points = []
         for forward in (True, False):
-            with _translate_errors():
+            with translate_errors():
                 response = self._client.query(
                     TableName=self._table,
                     KeyConditionExpression=f"pk = :pk AND {key} BETWEEN :low AND :high",
@@ -240,6 +242,46 @@ class DynamoProfileStore:
         if platform is None:
             return "historyAt", low, high
         return "sk", f"{HISTORY_PREFIX}{platform}#{low}", f"{HISTORY_PREFIX}{platform}#{high}"
+
+    def reserve_fetch(self, user_id: str, platform: str, now: datetime, until: datetime) -> datetime | None:
+        """Reserve the user's next fetch of `platform` until `until`, in one conditional write.
+
+        Returns None when reserved, else the end of the reservation someone else holds past `now`.
+        """
+        key = {"pk": {"S": user_key(user_id)}, "sk": {"S": FETCH_PREFIX + platform}}
+        try:
+            with translate_errors():
+                self._client.put_item(
+                    TableName=self._table,
+                    Item={
+                        **key,
+                        "reservedUntil": {"S": format_timestamp(until)},
+                        "expiresAt": {"N": str(int(until.timestamp()) + 1)},
+                    },
+                    ConditionExpression="attribute_not_exists(pk) OR reservedUntil <= :now",
+                    ExpressionAttributeValues={":now": {"S": format_timestamp(now)}},
+                )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            with translate_errors():
+                held = self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
+            return datetime.fromisoformat(held["reservedUntil"]["S"]) if held else until
+        return None
+
+    def release_fetch(self, user_id: str, platform: str, until: datetime) -> None:
+        """Give back a reservation made with `until` (its fetch failed, so it stored nothing)."""
+        try:
+            with translate_errors():
+                self._client.delete_item(
+                    TableName=self._table,
+                    Key={"pk": {"S": user_key(user_id)}, "sk": {"S": FETCH_PREFIX + platform}},
+                    ConditionExpression="reservedUntil = :until",
+                    ExpressionAttributeValues={":until": {"S": format_timestamp(until)}},
+                )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
 
     def update_fields(
         self, user_id: str, fields: dict[str, Any], now: datetime, *, auto_sync: bool | None = None
@@ -280,7 +322,7 @@ class DynamoProfileStore:
         expression = "SET " + ", ".join(assignments)
         if removals:
             expression += " REMOVE " + ", ".join(removals)
-        with _translate_errors():
+        with translate_errors():
             response = self._client.update_item(
                 TableName=self._table,
                 Key={"pk": {"S": user_key(user_id)}, "sk": {"S": PROFILE_SK}},
@@ -326,7 +368,7 @@ class DynamoProfileStore:
                 "Limit": page_size,
             }
             while True:
-                with _translate_errors():
+                with translate_errors():
                     response = self._client.query(**query)
                 for item in response.get("Items", []):
                     yield DueProfile(
@@ -343,7 +385,7 @@ class DynamoProfileStore:
         Bumps the version, so a concurrent sync re-reads rather than writing the claim away.
         """
         try:
-            with _translate_errors():
+            with translate_errors():
                 self._client.update_item(
                     TableName=self._table,
                     Key={"pk": {"S": user_key(user_id)}, "sk": {"S": PROFILE_SK}},
@@ -438,7 +480,7 @@ def _is_retryable(error: ClientError) -> bool:
 
 
 @contextmanager
-def _translate_errors() -> Iterator[None]:
+def translate_errors() -> Iterator[None]:
     """A database that cannot be reached becomes StoreUnavailable (503), not a 500."""
     try:
         yield
