@@ -8,9 +8,11 @@ Unit tests use it as an httpx transport; the local stack's tests serve it on 127
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
+import zlib
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -51,6 +53,8 @@ class Reply:
     timeout: bool = False
     # Seconds the served fake waits before answering `timeout` (the client's read timeout must be shorter).
     hang_seconds: float = 3.0
+    # Served fake only: send the body one byte every this many seconds (a slow drip).
+    drip_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,8 @@ class FakeRapidApi:
         self.requests: list[Request] = []
         # Waits a client asked for (backoff, rate cap) when it is handed `sleeps.append` to sleep with.
         self.sleeps: list[float] = []
+        # Set when a served fake shuts down, so no handler thread outlives it.
+        self.stopped = threading.Event()
 
     def script(self, platform: str, handle: str, *replies: Reply) -> None:
         """Answer the next requests for `handle` with `replies`, then with its fixture again."""
@@ -177,7 +183,14 @@ class FakeRapidApi:
                     self.send_header(name, value)
                 self.send_header("content-length", str(len(reply.body)))
                 self.end_headers()
-                self.wfile.write(reply.body)
+                if reply.drip_seconds is None:
+                    self.wfile.write(reply.body)
+                    return
+                for index in range(len(reply.body)):
+                    self.wfile.write(reply.body[index : index + 1])
+                    self.wfile.flush()
+                    if fake.stopped.wait(reply.drip_seconds):  # the drip ends with the server
+                        return
 
             def log_message(self, format: str, *args: object) -> None:  # quiet: no access log on stderr
                 pass
@@ -189,9 +202,19 @@ class FakeRapidApi:
         try:
             yield f"http://127.0.0.1:{server.server_address[1]}"
         finally:
+            self.stopped.set()
             server.shutdown()
             server.server_close()
             thread.join(timeout=5)
+
+
+@functools.cache
+def gzip_bomb(decoded_bytes: int = 1 << 30) -> bytes:
+    """`decoded_bytes` of zeros, gzip-compressed (1 GiB of zeros is about 1 MB), made once per process."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    block = bytes(1 << 20)
+    parts = [compressor.compress(block) for _ in range(decoded_bytes // len(block))]
+    return b"".join([*parts, compressor.flush()])
 
 
 def _json_reply(status: int, body: object) -> Reply:
