@@ -24,6 +24,8 @@ from social_sync.deadline import Deadline
 _current: ContextVar[Deadline | None] = ContextVar("outbound_deadline", default=None)
 # What the decoder below understands; answers in any other encoding are refused.
 ACCEPT_ENCODING = "gzip, deflate"
+# Most output of one decompression step: the body grows by small steps, never by a burst.
+_DECODE_STEP = 64 * 1024
 
 
 class DeadlineExceeded(Exception):
@@ -104,9 +106,9 @@ def read_capped(chunks: Iterable[bytes], encoding: str, max_bytes: int, deadline
         else:
             data = chunk
             while data:
-                # Never more output per call than the room left (+1 to see it overflow).
+                # Never more output per call than one step, nor than the room left (+1 to see it overflow).
                 try:
-                    body += decompressor.decompress(data, max_bytes + 1 - len(body))
+                    body += decompressor.decompress(data, min(_DECODE_STEP, max_bytes + 1 - len(body)))
                 except zlib.error as error:
                     raise UnreadableBody("corrupt compressed body") from error
                 if len(body) > max_bytes:

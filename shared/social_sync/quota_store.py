@@ -37,38 +37,46 @@ class DynamoQuotaStore:
     def take_slot(self, name: str, now: float, interval: float, latest: float) -> float | None:
         """The start time of the next slot of sequence `name`, reserved, or None if it is after `latest`.
 
-        An idle sequence (its next slot already past) gives `now`; a busy one its next slot.
-        Either way the sequence moves on by `interval` in the same conditional write.
+        A busy sequence (its next slot still ahead) gives its next slot; an idle one gives `now`.
+        Either way the sequence moves on by `interval` in the same conditional write; a busy
+        sequence, the steady state under load, costs one write.
         """
         key = {"pk": {"S": QUOTA_PREFIX + name}, "sk": {"S": QUOTA_SK}}
-        try:
-            with translate_errors():
-                self._client.update_item(
-                    TableName=self._table,
-                    Key=key,
-                    UpdateExpression="SET nextSlot = :next",
-                    ConditionExpression="attribute_not_exists(nextSlot) OR nextSlot <= :now",
-                    ExpressionAttributeValues={":now": _number(now), ":next": _number(now + interval)},
-                )
-            return now
-        except ClientError as error:
-            if not _condition_failed(error):
-                raise
-        try:
-            with translate_errors():
-                response = self._client.update_item(
-                    TableName=self._table,
-                    Key=key,
-                    UpdateExpression="SET nextSlot = nextSlot + :interval",
-                    ConditionExpression="nextSlot <= :latest",
-                    ExpressionAttributeValues={":interval": _number(interval), ":latest": _number(latest)},
-                    ReturnValues="UPDATED_OLD",
-                )
-        except ClientError as error:
-            if not _condition_failed(error):
-                raise
-            return None
-        return float(Decimal(response["Attributes"]["nextSlot"]["N"]))
+        for _ in range(2):  # a second round only if the sequence turned busy under our feet
+            try:
+                with translate_errors():
+                    response = self._client.update_item(
+                        TableName=self._table,
+                        Key=key,
+                        UpdateExpression="SET nextSlot = nextSlot + :interval",
+                        ConditionExpression="nextSlot > :now AND nextSlot <= :latest",
+                        ExpressionAttributeValues={
+                            ":interval": _number(interval),
+                            ":now": _number(now),
+                            ":latest": _number(latest),
+                        },
+                        ReturnValues="UPDATED_OLD",
+                    )
+                return float(Decimal(response["Attributes"]["nextSlot"]["N"]))
+            except ClientError as error:
+                if not _condition_failed(error):
+                    raise
+            try:
+                with translate_errors():
+                    self._client.update_item(
+                        TableName=self._table,
+                        Key=key,
+                        UpdateExpression="SET nextSlot = :next",
+                        ConditionExpression="attribute_not_exists(nextSlot) OR nextSlot <= :now",
+                        ExpressionAttributeValues={":now": _number(now), ":next": _number(now + interval)},
+                    )
+                return now
+            except ClientError as error:
+                if not _condition_failed(error):
+                    raise
+            if latest <= now:
+                break
+        return None
 
     def hold_off(self, name: str, until: float) -> None:
         """No slot of sequence `name` starts before `until` (the vendor asked us to wait)."""
