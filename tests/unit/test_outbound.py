@@ -63,7 +63,8 @@ def test_a_slow_drip_ends_at_the_deadline_not_at_the_read_timeout(served: tuple[
         real_client(url).fetch_account("tiktok", "charlidamelio", Deadline.within(1.5))
 
     # Then it gives up at its deadline (no retry fits in what is left)
-    assert 1.4 <= time.monotonic() - started < 2.0
+    # (without it, 2.4 KB at 0.4 s a byte would take 15 minutes)
+    assert 1.4 <= time.monotonic() - started < 4.0
 
 
 def test_a_sync_from_a_slow_drip_answers_504_before_the_function_times_out(

@@ -9,7 +9,7 @@ import pytest
 
 from social_sync.deadline import Deadline
 from social_sync.errors import QuotaExhausted
-from social_sync.quota import RATE_HEADROOM, SharedQuota
+from social_sync.quota import RATE_HEADROOM, SCHEDULE_LEASE, SharedQuota
 from social_sync.quota_store import DynamoQuotaStore
 from tests.fake_rapidapi import FakeRapidApi
 from tests.unit.conftest import TABLE_NAME, FakeContext, http_event
@@ -57,10 +57,14 @@ def test_every_container_gets_its_own_evenly_spaced_slot(dynamodb: Any) -> None:
     for n in range(30):
         containers[n % 3].wait(Deadline.within(60))
 
-    # Then each start is its own slot of one sequence at the plan's paced rate: 0, 1 interval, 2, ...
+    # Then each start is its own slot of one sequence at the plan's paced rate: no two share one
+    # (each container leases SCHEDULE_LEASE slots at a time, so a few leased ones are left unused)
     interval = 1 / (10 * RATE_HEADROOM)
-    starts = sorted(round(wait / interval) for wait in clock.sleeps)
-    assert starts == list(range(1, 30))  # the first started at once (no sleep)
+    starts = [0, *(round(wait / interval, 3) for wait in clock.sleeps)]  # the first started at once
+    assert len(starts) == 30
+    assert len(set(starts)) == 30
+    assert all(start == int(start) for start in starts)
+    assert max(starts) < 30 + 3 * SCHEDULE_LEASE
 
 
 def test_the_http_routes_never_use_the_share_kept_for_the_schedule(dynamodb: Any) -> None:
@@ -92,9 +96,9 @@ def test_the_schedule_uses_what_the_http_routes_leave(dynamodb: Any) -> None:
 
 
 def test_a_slot_after_the_deadline_is_not_taken(dynamodb: Any) -> None:
-    # Given a sequence booked 1 s ahead
+    # Given a sequence booked 1 s ahead (slots 1 s apart)
     clock = FrozenClock()
-    schedule = quota(dynamodb, clock, "schedule", per_second=1 / RATE_HEADROOM)
+    schedule = quota(dynamodb, clock, "http", per_second=1 / RATE_HEADROOM, reserve=0)
     schedule.wait(Deadline.within(60))
     schedule.wait(Deadline.within(60))
 
@@ -103,9 +107,19 @@ def test_a_slot_after_the_deadline_is_not_taken(dynamodb: Any) -> None:
         schedule.wait(Deadline(clock.now + 0.5, clock))
     assert refused.value.retry_after_seconds >= 1
 
-    # And it took no slot: the next caller gets the slot 2 s ahead
+    # And it took no slot of the plan's sequence: the next caller gets the slot 2 s ahead
     schedule.wait(Deadline.within(60))
     assert clock.sleeps[-1] == pytest.approx(2.0)
+
+
+def test_a_leased_slot_past_the_deadline_is_kept_for_the_next_caller(dynamodb: Any) -> None:
+    clock = FrozenClock()
+    schedule = quota(dynamodb, clock, "schedule", per_second=1 / RATE_HEADROOM)
+    schedule.wait(Deadline.within(60))  # leases slots 0..3 s, uses 0
+    with pytest.raises(QuotaExhausted):
+        schedule.wait(Deadline(clock.now + 0.5, clock))
+    schedule.wait(Deadline.within(60))
+    assert clock.sleeps == [pytest.approx(1.0)]
 
 
 def test_a_vendors_retry_after_holds_every_container_off(dynamodb: Any) -> None:
