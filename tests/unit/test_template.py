@@ -40,8 +40,11 @@ DynamoDBAccess = dict[str, frozenset[str]]
 
 # A sync reads the profile and writes it with its history in one TransactWriteItems of Puts, which IAM
 # checks as PutItem; Powertools idempotency reads, writes, updates and deletes its own records.
+# UpdateItem: the shared RapidAPI quota; PutItem / DeleteItem also reserve a fetch by handle and give it back.
 SYNC_ACCESS: DynamoDBAccess = {
-    "ProfilesTable": frozenset({"dynamodb:GetItem", "dynamodb:PutItem"}),
+    "ProfilesTable": frozenset(
+        {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
+    ),
     "IdempotencyTable": frozenset(
         {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
     ),
@@ -65,7 +68,9 @@ DYNAMODB_ACCESS: dict[str, DynamoDBAccess] = {
         "ProfilesTable": frozenset({"dynamodb:UpdateItem"}),
         "ProfilesTable/index/SyncDue": frozenset({"dynamodb:Query"}),
     },
-    "SyncWorkerFunction": {"ProfilesTable": frozenset({"dynamodb:GetItem", "dynamodb:PutItem"})},
+    "SyncWorkerFunction": {
+        "ProfilesTable": frozenset({"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"})
+    },
 }
 RUNTIME = "python3.13"
 
