@@ -44,7 +44,7 @@ typecheck: setup
 openapi: setup
 	$(PY) -m localrun.openapi
 
-# Cold start, warm cost per sync, the local API under load, memory: prints tables, never fails on a number.
+# Cold start, warm cost per sync, the local API under load, memory, the shared quota, a gzip bomb: prints tables, never fails on a number.
 BENCH_STAMP := $(VENV)/.bench-installed
 $(BENCH_STAMP): bench/requirements.txt $(STAMP)
 	$(PY) -m pip install --quiet -r bench/requirements.txt

@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from localrun import aws_services
 from localrun.dynamodb import DynamoDBLocal, dynamodb_client, ensure_tables
 from localrun.issuer import LocalIssuer
 from localrun.runtime import function_environment
@@ -64,7 +65,18 @@ def local_aws() -> Iterator[LocalSettings]:
 def _aws_endpoint(settings: LocalSettings) -> Iterator[None]:
     # The local API with no routes: only its /__aws endpoint (EventBridge PutEvents) is used.
     issuer = LocalIssuer.load_or_create(settings.issuer_dir, settings.issuer_url, LOCAL_AUDIENCE)
-    api = LocalApi([], {}, {}, {}, issuer, None, settings.region, settings.port, log=lambda line: None)
+    api = LocalApi(
+        [],
+        {},
+        {},
+        {},
+        issuer,
+        None,
+        settings.region,
+        settings.port,
+        log=lambda line: None,
+        aws_access_key_id=aws_services.local_access_key_id(settings.state_dir),
+    )
     server = serve(api, settings.port)
     thread = threading.Thread(target=server.serve_forever, name="local-aws", daemon=True)
     thread.start()

@@ -1,12 +1,14 @@
 """`make bench`: every benchmark, one table each, printed as Markdown. It never fails on a number.
 
-    python -m bench.run [--quick] [--only cold,warm,load]
+    python -m bench.run [--quick] [--only cold,warm,load,quota,bomb]
 
 - cold: cold start of each sync function vs the boto3-only floor and a FastAPI + Mangum peer
   (bench.cold_start)
 - warm: one sync inside the handler against DynamoDB Local, its AWS calls and capacity units (bench.warm)
 - load: the local API under many parallel users, and a consistency check afterwards (bench.load)
 - memory: peak RSS of a handler process, cold and after the warm run, vs the floor
+- quota: worker containers and the HTTP routes sharing one RapidAPI plan through DynamoDB (bench.quota)
+- bomb: peak memory of a fetch, an ordinary answer against a gzip bomb (bench.bomb)
 """
 
 from __future__ import annotations
@@ -17,10 +19,10 @@ import platform
 import sys
 import time
 
-from bench import cold_start, load, warm
+from bench import bomb, cold_start, load, quota, warm
 from bench.report import Spread, Table, ratio
 
-KINDS = ("cold", "warm", "load")
+KINDS = ("cold", "warm", "load", "quota", "bomb")
 
 
 def memory_table(
@@ -60,7 +62,7 @@ def main() -> None:
     parser.add_argument(
         "--quick", action="store_true", help="fewer runs and requests: a smoke check of the bench"
     )
-    parser.add_argument("--only", default=",".join(KINDS), help="comma-separated: cold, warm, load")
+    parser.add_argument("--only", default=",".join(KINDS), help="comma-separated: " + ", ".join(KINDS))
     args = parser.parse_args()
     kinds = {kind.strip() for kind in args.only.split(",") if kind.strip()}
     unknown = kinds - set(KINDS)
@@ -91,6 +93,13 @@ def main() -> None:
         )
     if cold is not None or warm_results is not None:
         print(memory_table(cold, warm_results, requests).render(), end="\n\n")
+    if "quota" in kinds:
+        quota_seconds, containers = (8.0, 2) if args.quick else (30.0, 4)
+        phases = quota.measure(quota_seconds, containers)
+        print(quota.table(phases, quota_seconds, containers).render(), end="\n\n", flush=True)
+    if "bomb" in kinds:
+        bomb_runs = 1 if args.quick else 3
+        print(bomb.table(bomb.measure(bomb_runs), bomb_runs).render(), end="\n\n", flush=True)
     print(f"({time.monotonic() - started:.0f} s)", file=sys.stderr)
 
 

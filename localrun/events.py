@@ -116,10 +116,12 @@ def build_http_api_event(
     )
     event["requestContext"] = context
     if request.body:
-        if is_text(request.header("content-type")):
-            event["body"] = request.body.decode("utf-8", errors="replace")
+        text = _utf8(request.body) if is_text(request.header("content-type")) else None
+        if text is not None:
+            event["body"] = text
             event["isBase64Encoded"] = False
         else:
+            # Like API Gateway: a body that is not text, or not valid UTF-8, reaches the function as base64.
             event["body"] = base64.b64encode(request.body).decode()
             event["isBase64Encoded"] = True
     else:
@@ -187,3 +189,10 @@ def build_authorizer_event(
         "identitySource": list(identity_source),
         **{key: value for key, value in event.items() if key != "version"},
     }
+
+
+def _utf8(body: bytes) -> str | None:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None

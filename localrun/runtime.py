@@ -77,7 +77,8 @@ def function_environment(template_variables: Mapping[str, str], settings: LocalS
             "AWS_ENDPOINT_URL": aws_services.endpoint_url(settings.api_url),
             "AWS_REGION": settings.region,
             "AWS_DEFAULT_REGION": settings.region,
-            "AWS_ACCESS_KEY_ID": "local",
+            # The local API's AWS endpoint answers only calls signed with this key id (aws_services).
+            "AWS_ACCESS_KEY_ID": aws_services.local_access_key_id(settings.state_dir),
             "AWS_SECRET_ACCESS_KEY": "local",
             # Set by `sam local` too; Powertools then leaves X-Ray tracing off.
             "AWS_SAM_LOCAL": "true",

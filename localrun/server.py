@@ -110,6 +110,7 @@ class LocalApi:
         region: str,
         port: int,
         log: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True),
+        aws_access_key_id: str | None = None,
     ) -> None:
         self.routes = list(routes)
         self.router = Router(routes)
@@ -121,6 +122,8 @@ class LocalApi:
         self.region = region
         self.port = port
         self.log = log
+        # The key id the local functions sign AWS calls with; without one, /__aws answers nobody.
+        self.aws_access_key_id = aws_access_key_id
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         """Answer one request as API Gateway and Lambda together would."""
@@ -133,7 +136,7 @@ class LocalApi:
 
     def _route(self, request: HttpRequest) -> HttpResponse:
         if request.raw_path.startswith(aws_services.ENDPOINT_PATH):
-            status, headers, body = aws_services.answer(request, self.log)
+            status, headers, body = aws_services.answer(request, self.log, self.aws_access_key_id)
             return HttpResponse(status, list(headers.items()), body)
         if request.method == "GET" and request.raw_path == f"{ISSUER_PATH}/.well-known/jwks.json":
             return json_response(self.issuer.jwks())
@@ -245,6 +248,12 @@ class LocalApi:
             response.headers.append(("access-control-allow-credentials", "true"))
 
 
+def printable(text: str, limit: int = 300) -> str:
+    """`text` for a log line: control and other unprintable characters escaped, at most `limit` long."""
+    shown = "".join(char if char.isprintable() else repr(char)[1:-1] for char in text[:limit])
+    return shown + ("..." if len(text) > limit else "")
+
+
 def response_from_result(result: Any) -> HttpResponse:
     """The HTTP response API Gateway makes of a handler's result (payload format 2.0).
 
@@ -275,6 +284,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     server_version = "localrun"
+    # Seconds a connection may sit idle mid-request (or between keep-alive requests) before its thread
+    # is freed; no read of a client's request ever blocks longer.
+    timeout = 30
     # Headers and body go out in two writes; with Nagle's algorithm the body waits for the client's
     # delayed ACK of the headers, about 40 ms on every response.
     disable_nagle_algorithm = True
@@ -303,11 +315,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 self.api.log(f"local API failed:\n{traceback.format_exc()}")
                 response = gateway_error(500, "Internal Server Error")
         self._write(response)
-        # The path only: a query string or header could carry something secret.
+        # The path only (a query string or header could carry something secret), escaped: a path is the
+        # client's, and raw control characters would drive the developer's terminal.
         elapsed_ms = (time.monotonic() - started) * 1000
-        self.api.log(
-            f"{self.command} {self.path.partition('?')[0]} -> {response.status} ({elapsed_ms:.0f} ms)"
-        )
+        shown = printable(self.command) + " " + printable(self.path.partition("?")[0])
+        self.api.log(f"{shown} -> {response.status} ({elapsed_ms:.0f} ms)")
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _dispatch
 
@@ -319,12 +331,23 @@ class _RequestHandler(BaseHTTPRequestHandler):
         raise AttributeError(name)
 
     def _read_body(self) -> tuple[bytes, HttpResponse | None]:
-        if "chunked" in (self.headers.get("transfer-encoding") or "").lower():
-            return self._read_chunked()
-        length = int(self.headers.get("content-length") or 0)
-        if length > MAX_BODY_BYTES:
-            return b"", gateway_error(413, "Request Entity Too Large")
-        return self.rfile.read(length), None
+        # A client that stops sending mid-body gives up its thread after `timeout` (socket.timeout).
+        try:
+            if "chunked" in (self.headers.get("transfer-encoding") or "").lower():
+                return self._read_chunked()
+            lengths = self.headers.get_all("content-length") or ["0"]
+            # Only digits (no sign, no junk) and only one value, as HTTP/1.1 requires.
+            if len(set(lengths)) != 1 or not (lengths[0].isascii() and lengths[0].isdigit()):
+                return b"", gateway_error(400, "Bad Request")
+            length = int(lengths[0])
+            if length > MAX_BODY_BYTES:
+                return b"", gateway_error(413, "Request Entity Too Large")
+            body = self.rfile.read(length)
+        except (TimeoutError, ValueError):
+            return b"", gateway_error(400, "Bad Request")
+        if len(body) < length:  # the client closed before sending what it announced
+            return b"", gateway_error(400, "Bad Request")
+        return body, None
 
     def _read_chunked(self) -> tuple[bytes, HttpResponse | None]:
         chunks: list[bytes] = []

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from localrun import aws_services
 from localrun.authorizer import JwtAuthorizer
 from localrun.dynamodb import dynamodb_client, ensure_tables, running_dynamodb_local
 from localrun.issuer import LocalIssuer
@@ -118,6 +119,7 @@ def build_local_api(settings: LocalSettings, template: SamTemplate, log: Any = p
         cors=template.cors(resolver),
         region=settings.region,
         port=settings.port,
+        aws_access_key_id=aws_services.local_access_key_id(settings.state_dir),
     )
 
 

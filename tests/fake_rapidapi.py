@@ -11,11 +11,13 @@ serve it on 127.0.0.1.
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
+import zlib
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,6 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from social_sync.platforms import platform_spec, rapidapi_platforms
+from social_sync.quota import SharedQuota
 
 FIXTURES_ROOT = Path(__file__).resolve().parent / "fixtures"
 FIXTURES = FIXTURES_ROOT / "rapidapi"
@@ -85,6 +88,8 @@ class Reply:
     timeout: bool = False
     # Seconds the served fake waits before answering `timeout` (the client's read timeout must be shorter).
     hang_seconds: float = 3.0
+    # Served fake only: send the body one byte every this many seconds (a slow drip).
+    drip_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -110,6 +115,8 @@ class FakeRapidApi:
         self.requests: list[Request] = []
         # Waits a client asked for (backoff, rate cap) when it is handed `sleeps.append` to sleep with.
         self.sleeps: list[float] = []
+        # Set when a served fake shuts down, so no handler thread outlives it.
+        self.stopped = threading.Event()
 
     def script(self, platform: str, handle: str, *replies: Reply) -> None:
         """Answer the next requests for `handle` with `replies`, then with its fixture again."""
@@ -226,7 +233,8 @@ class FakeRapidApi:
             )
             if reply.timeout:
                 raise httpx.ReadTimeout("the fake did not answer", request=request)
-            return httpx.Response(reply.status, headers=reply.headers, content=reply.body)
+            # A stream, not content: the client reads the raw bytes and decodes them itself.
+            return httpx.Response(reply.status, headers=reply.headers, stream=httpx.ByteStream(reply.body))
 
         return httpx.MockTransport(handle)
 
@@ -248,7 +256,14 @@ class FakeRapidApi:
                     self.send_header(name, value)
                 self.send_header("content-length", str(len(reply.body)))
                 self.end_headers()
-                self.wfile.write(reply.body)
+                if reply.drip_seconds is None:
+                    self.wfile.write(reply.body)
+                    return
+                for index in range(len(reply.body)):
+                    self.wfile.write(reply.body[index : index + 1])
+                    self.wfile.flush()
+                    if fake.stopped.wait(reply.drip_seconds):  # the drip ends with the server
+                        return
 
             def log_message(self, format: str, *args: object) -> None:  # quiet: no access log on stderr
                 pass
@@ -260,9 +275,19 @@ class FakeRapidApi:
         try:
             yield f"http://127.0.0.1:{server.server_address[1]}"
         finally:
+            self.stopped.set()
             server.shutdown()
             server.server_close()
             thread.join(timeout=5)
+
+
+@functools.cache
+def gzip_bomb(decoded_bytes: int = 1 << 30) -> bytes:
+    """`decoded_bytes` of zeros, gzip-compressed (1 GiB of zeros is about 1 MB), made once per process."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    block = bytes(1 << 20)
+    parts = [compressor.compress(block) for _ in range(decoded_bytes // len(block))]
+    return b"".join([*parts, compressor.flush()])
 
 
 def _json_reply(status: int, body: object) -> Reply:
@@ -314,3 +339,41 @@ def _key(headers: object) -> str | None:
         return None
     key = getter("x-rapidapi-key") or getter("x-goog-api-key")
     return str(key) if key else None
+
+
+class MemorySlots:
+    """The shared quota's slot sequences in memory (social_sync.quota.SlotStore), for unit tests."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.next_slot: dict[str, float] = {}
+
+    def take_slot(self, name: str, now: float, interval: float, latest: float) -> float | None:
+        with self._lock:
+            slot = max(now, self.next_slot.get(name, now))
+            if slot > latest:
+                return None
+            self.next_slot[name] = slot + interval
+            return slot
+
+    def hold_off(self, name: str, until: float) -> None:
+        with self._lock:
+            self.next_slot[name] = max(self.next_slot.get(name, until), until)
+
+
+def pacer(
+    per_second: float,
+    clock: Callable[[], float] = lambda: 0.0,
+    sleep: Callable[[float], None] = lambda seconds: None,
+    caller: Any = "schedule",
+) -> SharedQuota:
+    """The shared quota on in-memory slots, for unit tests (tests/unit/test_quota.py runs it on DynamoDB)."""
+    return SharedQuota(
+        MemorySlots(),
+        "rapidapi",
+        requests_per_second=per_second,
+        caller=caller,
+        schedule_reserve=0.5,
+        clock=clock,
+        sleep=sleep,
+    )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -19,6 +20,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel, ValidationError
 
 from social_sync import aws, telemetry
+from social_sync.deadline import Deadline
 from social_sync.errors import (
     AccountNotFound,
     AccountNotVerified,
@@ -44,6 +46,7 @@ from social_sync.errors import (
 )
 from social_sync.http import HttpRequest, Route, logger
 from social_sync.models import (
+    MAX_USER_ID_LENGTH,
     HistoryQuery,
     LinkedAccountRequest,
     Platform,
@@ -74,7 +77,13 @@ if TYPE_CHECKING:
 
 API_PREFIX = "/api/v1"
 MAX_BODY_BYTES = 16 * 1024
+# What a sync keeps of the function's time after its fetches: the write and the answer.
+ANSWER_MARGIN_SECONDS = 1.5
 MAX_IDEMPOTENCY_KEY = 255
+# No request body nests deeper than 3; refusing deep ones before parsing keeps every parser's
+# recursion (json, pydantic, our own serializers) far from Python's limit.
+MAX_BODY_DEPTH = 32
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 
 LambdaHandler = Callable[[dict[str, Any], "LambdaContext"], dict[str, Any]]
 RequestT = TypeVar("RequestT", bound=BaseModel)
@@ -143,11 +152,13 @@ def _sync_api(
     settings, store = _dependencies()
     publisher = _publisher(settings)
     replay = _replayer(settings, idempotency_scope)
-    fetch = _account_fetcher(settings)
+    fetcher = _account_fetcher(settings)
 
     def sync(http: HttpRequest) -> dict[str, Any]:
         user_id = caller_id(http)
         request = parse_body(http, model)
+        # One deadline for every fetch of this request, early enough to answer before the function times out.
+        fetch = fetcher(Deadline.before_timeout(http.context, ANSWER_MARGIN_SECONDS))
 
         def run() -> dict[str, Any]:
             requests = platforms_of(request)
@@ -173,13 +184,14 @@ def social_fetch_api() -> Route:
     from social_sync.social_fetch import fetch_numbers
 
     settings = Settings.from_env()
-    fetch = _account_fetcher(settings)
+    fetcher = _account_fetcher(settings)
     table = settings.fetch_state_table_name
     cache = DynamoFetchState(aws.dynamodb(), table) if table else None
 
     def social_fetch(http: HttpRequest) -> dict[str, Any]:
         caller_id(http)
         request = parse_body(http, SocialFetchRequest)
+        fetch = fetcher(Deadline.before_timeout(http.context, ANSWER_MARGIN_SECONDS))
         numbers = fetch_numbers(request, fetch, cache, utc_now(), settings.social_fetch_cache_seconds)
         return {"success": True, "data": numbers.to_wire()}
 
@@ -280,12 +292,13 @@ def verify_linked_account_api() -> Route:
     settings, store = _dependencies()
     verifications = _verification_store(settings, store)
     publisher = _publisher(settings)
-    fetch = _account_fetcher(settings)
+    fetcher = _account_fetcher(settings)
 
     def verify(http: HttpRequest) -> dict[str, Any]:
         user_id = caller_id(http)
         platform = known_platform(http.path_parameters.get("platform"))
         request = parse_body(http, LinkedAccountRequest)
+        fetch = fetcher(Deadline.before_timeout(http.context, ANSWER_MARGIN_SECONDS))
         profile = verify_account(
             verifications, settings, user_id, platform, request.handle, fetch, utc_now, publisher=publisher
         )
@@ -301,6 +314,9 @@ def caller_id(http: HttpRequest) -> str:
     caller = http.caller
     if caller is None:
         raise Unauthenticated("Unauthorized")
+    if len(caller) > MAX_USER_ID_LENGTH:
+        # It could never be stored (DynamoDB keys) nor queued for the scheduled sync.
+        raise Unauthenticated(f"Unauthorized: the caller's id is over {MAX_USER_ID_LENGTH} characters")
     return caller
 
 
@@ -308,18 +324,45 @@ def parse_body(http: HttpRequest, model: type[RequestT]) -> RequestT:
     """The request body as `model`, or InvalidRequest / PayloadTooLarge saying what is wrong."""
     raw = http.body
     try:
-        data = base64.b64decode(raw, validate=True) if http.is_base64_encoded else raw.encode()
-    except binascii.Error as error:
+        # surrogatepass: a lone surrogate in the event's text is refused below as bad UTF-8, not a crash.
+        data = (
+            base64.b64decode(raw, validate=True)
+            if http.is_base64_encoded
+            else raw.encode("utf-8", "surrogatepass")
+        )
+    except (binascii.Error, ValueError) as error:
         raise InvalidRequest("The request body must be JSON") from error
     if len(data) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"The request body is over {MAX_BODY_BYTES // 1024} KiB")
     try:
-        payload = json.loads(data)
-    except ValueError as error:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InvalidRequest("The request body must be JSON in UTF-8") from error
+    if _nesting_depth(text) > MAX_BODY_DEPTH:
+        raise InvalidRequest(f"The request body nests deeper than {MAX_BODY_DEPTH} levels")
+    try:
+        payload = json.loads(text)
+        # A \ud800 escape decodes to a lone surrogate, which is no text at all: refuse it here.
+        json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise InvalidRequest("The request body must be JSON in UTF-8") from error
+    except (ValueError, RecursionError) as error:
         raise InvalidRequest("The request body must be JSON") from error
     if not isinstance(payload, dict):
         raise InvalidRequest("The request body must be a JSON object")
     return _validate(model, payload, "request body")
+
+
+def _nesting_depth(text: str) -> int:
+    """How deep arrays and objects nest in a JSON text, counted without parsing it (strings skipped)."""
+    depth = deepest = 0
+    for char in _JSON_STRING.sub("", text):
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
 
 
 def parse_query(http: HttpRequest, model: type[RequestT]) -> RequestT:
@@ -477,22 +520,23 @@ def _idempotency_guard(table: str, ttl_seconds: int, route: str) -> Callable[...
     return guarded
 
 
-def _account_fetcher(settings: Settings) -> AccountFetcher:
-    """Fetches accounts from RapidAPI; the client (and httpx with it) is built on the first fetch.
-
-    A numbers-only sync never fetches, so its cold start does not pay for the import.
-    """
+def _account_fetcher(settings: Settings) -> Callable[[Deadline], AccountFetcher]:
+    """Fetchers from RapidAPI, one per request's deadline; the client (and httpx with it) is built on the
+    first fetch, so a numbers-only sync never pays for the import at cold start."""
     client = None
 
-    def fetch(platform: Platform, handle: str) -> FetchedAccount:
-        nonlocal client
-        if client is None:
-            from social_sync.rapidapi import INTERACTIVE, rapidapi_client
+    def for_request(deadline: Deadline) -> AccountFetcher:
+        def fetch(platform: Platform, handle: str) -> FetchedAccount:
+            nonlocal client
+            if client is None:
+                from social_sync.rapidapi import INTERACTIVE, rapidapi_client
 
-            client = rapidapi_client(settings, policy=INTERACTIVE)
-        return client.fetch_account(platform, handle)
+                client = rapidapi_client(settings, policy=INTERACTIVE, caller="http")
+            return client.fetch_account(platform, handle, deadline)
 
-    return fetch
+        return fetch
+
+    return for_request
 
 
 def _publisher(settings: Settings) -> StatsSyncedPublisher | None:

@@ -72,6 +72,18 @@ class QuotaExhausted(FetchLimitReached):
     """The YouTube Data API's daily quota is spent until Google's reset at midnight Pacific."""
 
 
+class PlanExhausted(FetchLimitReached):
+    """The vendor's plan, shared by every container, has no request left for this caller before its
+    deadline; try again later."""
+
+    def __init__(self, vendor: str, retry_after_seconds: int) -> None:
+        super().__init__(
+            f"This service's {vendor} request budget is spent for the moment; "
+            f"try again in {retry_after_seconds} seconds",
+            retry_after_seconds,
+        )
+
+
 class ConcurrentUpdateConflict(DomainError):
     """Other writers kept changing the profile; the write was not made and may be retried."""
 

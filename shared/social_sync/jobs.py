@@ -18,8 +18,9 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from pydantic import BaseModel, ConfigDict, Field
 
 from social_sync import aws, telemetry
+from social_sync.deadline import Deadline
 from social_sync.errors import DomainError
-from social_sync.models import Platform, utc_now
+from social_sync.models import MAX_USER_ID_LENGTH, utc_now
 from social_sync.notifications import StatsSyncedPublisher
 from social_sync.schedule import (
     RefreshIncomplete,
@@ -38,13 +39,14 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs.type_defs import SendMessageBatchRequestEntryTypeDef
 
     from social_sync.profiles import AccountFetcher
-    from social_sync.providers import FetchedAccount
 
 LambdaHandler = Callable[[dict[str, Any], "LambdaContext"], dict[str, Any]]
 
 # A record only starts when this much time is left: one profile's fetches (the background retry
 # budget) and its write. Later records are reported failed and SQS delivers them again.
 RECORD_RESERVE_SECONDS = 75.0
+# What a record keeps of the function's time after its fetches: its write.
+WRITE_MARGIN_SECONDS = 10.0
 
 logger = Logger()
 
@@ -54,7 +56,7 @@ class RefreshMessage(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    user_id: Annotated[str, Field(alias="userId", min_length=1, max_length=256)]
+    user_id: Annotated[str, Field(alias="userId", min_length=1, max_length=MAX_USER_ID_LENGTH)]
 
 
 class QueueUnavailable(Exception):
@@ -109,6 +111,11 @@ def dispatcher(queue: RefreshQueue | None = None) -> LambdaHandler:
         )
         telemetry.dispatched(report, now)
         summary = {"dispatched": len(report.sent), "skipped": report.skipped, "deferred": report.deferred}
+        if report.unsendable:
+            # The start of each id only: enough to find the profile, never a whole oversized value.
+            logger.warning(
+                "due profiles no message can carry were left alone", extra={"user_ids": report.unsendable}
+            )
         logger.info("due profiles dispatched", extra=summary)
         return summary
 
@@ -128,7 +135,7 @@ def worker(fetch: AccountFetcher | None = None) -> LambdaHandler:
     settings = Settings.from_env()
     store = _store(settings)
     publisher = _publisher(settings)
-    fetcher = fetch or _rapidapi_fetcher(settings)
+    fetcher = (lambda deadline: fetch) if fetch else _rapidapi_fetcher(settings)
     # Report even a batch that failed whole record by record, rather than failing the invocation:
     # the response then says exactly which messages to deliver again.
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -137,8 +144,9 @@ def worker(fetch: AccountFetcher | None = None) -> LambdaHandler:
         if context.get_remaining_time_in_millis() / 1000 < RECORD_RESERVE_SECONDS:
             raise TimeoutError("too little time left to refresh a profile; SQS delivers it again")
         message = RefreshMessage.model_validate_json(body)
+        fetch = fetcher(Deadline.before_timeout(context, WRITE_MARGIN_SECONDS))
         try:
-            report = refresh_profile(store, settings, fetcher, message.user_id, utc_now, publisher=publisher)
+            report = refresh_profile(store, settings, fetch, message.user_id, utc_now, publisher=publisher)
         except RefreshIncomplete as incomplete:
             _log(incomplete.report)
             telemetry.refresh_failed(incomplete.report)
@@ -216,14 +224,10 @@ def _publisher(settings: Settings) -> StatsSyncedPublisher | None:
     return StatsSyncedPublisher(settings.event_bus_name, aws.events)
 
 
-def _rapidapi_fetcher(settings: Settings) -> AccountFetcher:
+def _rapidapi_fetcher(settings: Settings) -> Callable[[Deadline], AccountFetcher]:
     # Imported here: the dispatcher shares this module and never fetches.
     from social_sync.rapidapi import BACKGROUND, rapidapi_client
 
-    # The plan's rate is shared by at most sync_worker_concurrency workers at once.
-    client = rapidapi_client(settings, policy=BACKGROUND, share_of_rate=1 / settings.sync_worker_concurrency)
-
-    def fetch(platform: Platform, handle: str) -> FetchedAccount:
-        return client.fetch_account(platform, handle)
-
-    return fetch
+    # Every worker draws on the plan shared by all containers (social_sync.quota).
+    client = rapidapi_client(settings, policy=BACKGROUND, caller="schedule")
+    return client.fetcher

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -30,6 +31,9 @@ SyncFrequency = Literal["hourly", "daily", "weekly"]
 
 MAX_FOLLOWERS = 10_000_000_000
 ENGAGEMENT_DECIMALS = 6
+# A caller id (the token's subject) longer than this is refused: it is part of DynamoDB keys (at most
+# 2048 bytes) and of the scheduled sync's queue messages.
+MAX_USER_ID_LENGTH = 256
 
 
 def utc_now() -> datetime:
@@ -49,8 +53,35 @@ Timestamp = Annotated[datetime, PlainSerializer(format_timestamp, return_type=st
 
 
 def _six_places(rate: float) -> float:
-    # Far finer than any platform reports, and always within what a DynamoDB number can hold.
-    return round(rate, ENGAGEMENT_DECIMALS)
+    # Far finer than any platform reports, and always within what a DynamoDB number can hold;
+    # + 0.0 turns -0.0 into 0.0, so a rate is never echoed as "-0.0".
+    return round(rate, ENGAGEMENT_DECIMALS) + 0.0
+
+
+# Host names that only ever mean this machine or a private network.
+_INTERNAL_SUFFIXES = (".localhost", ".local", ".internal", ".localdomain", ".home.arpa", ".lan")
+
+
+def _public_url(url: AnyHttpUrl) -> AnyHttpUrl:
+    """An http(s) URL the app can show and link to: a public host, no credentials.
+
+    The parser has already turned numeric hosts (decimal, hex, octal IPv4) into dotted form, so an
+    IP host is judged by what it is, and a name by whether it can only be internal (no DNS lookups).
+    """
+    if url.username or url.password:
+        raise ValueError("must not carry a user name or password")
+    host = (url.host or "").rstrip(".").lower()
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        if "." not in host or host == "localhost" or host.endswith(_INTERNAL_SUFFIXES):
+            raise ValueError("must point to a public host") from None
+        return url
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if not address.is_global or address.is_multicast:
+        raise ValueError("must point to a public address, not a private, loopback or link-local one")
+    return url
 
 
 Followers = Annotated[int, Field(ge=0, le=MAX_FOLLOWERS)]
@@ -61,7 +92,7 @@ Handle = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^@?[A-Za-z0-9._-]+$"),
 ]
 Text = Annotated[str, Strict(), StringConstraints(strip_whitespace=True, max_length=100)]
-HttpUrl = Annotated[AnyHttpUrl, Field(max_length=2048)]
+HttpUrl = Annotated[AnyHttpUrl, Field(max_length=2048), AfterValidator(_public_url)]
 
 
 def handle_key(handle: str) -> str:
@@ -132,7 +163,10 @@ class HistoryQuery(RequestModel):
     @classmethod
     def _utc(cls, moment: datetime) -> datetime:
         # A date or time without a zone is read as UTC, the zone every stored timestamp is in.
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        try:
+            return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        except OverflowError:  # e.g. 0001-01-01T00:00:00+14:00 is before the year 1 in UTC
+            raise ValueError("must be an instant between the years 1 and 9999 in UTC") from None
 
     @model_validator(mode="after")
     def _ordered(self) -> HistoryQuery:

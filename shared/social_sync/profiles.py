@@ -81,6 +81,12 @@ class ProfileStore(Protocol):
         self, user_id: str, platform: str, start: datetime, end: datetime
     ) -> tuple[HistoryEntry, HistoryEntry] | None: ...
 
+    def reserve_fetch(self, user_id: str, platform: str, now: datetime, until: datetime) -> datetime | None:
+        """Reserve a fetch until `until` (one conditional write); None, or when another's reservation ends."""
+        ...
+
+    def release_fetch(self, user_id: str, platform: str, until: datetime) -> None: ...
+
 
 class AccountFetcher(Protocol):
     """Fetches a platform account by handle (social_sync.rapidapi.RapidApiClient.fetch_account)."""
@@ -205,9 +211,10 @@ def request_readings(
 
     A numbers body gives the client's numbers (if the deployment accepts them); a handle body
     gives the numbers RapidAPI reports for that account, never any from the request. The
-    cooldown (and, where the deployment requires it, the account's verification) is checked
-    before fetching, so a refused sync spends no RapidAPI request. If any fetch fails, its error
-    is raised and nothing is stored.
+    cooldown (and, where the deployment requires it, the account's verification) is checked, then
+    the cooldown is reserved in one conditional write per platform, before fetching: parallel syncs
+    of a platform fetch once, and a refused sync spends no RapidAPI request. If any fetch fails, its
+    error is raised, the reservations are given back and nothing is stored.
     """
     readings = {
         platform: client_reading(settings, request)
@@ -226,12 +233,18 @@ def request_readings(
         ensure_cooldown_passed(profile, platform, now, settings.sync_cooldown_seconds)
         if settings.require_verified_accounts and not is_verified(profile, platform, handle):
             raise not_verified(platform, handle)
+    reserved = reserve_fetches(store, user_id, list(handles), now, settings.sync_cooldown_seconds)
     linked = {}
-    for platform, result in fetch_accounts(fetch, handles).items():
-        if isinstance(result, DomainError):
-            raise result
-        readings[platform] = result.reading()
-        linked[platform] = result.handle
+    try:
+        for platform, result in fetch_accounts(fetch, handles).items():
+            if isinstance(result, DomainError):
+                raise result
+            readings[platform] = result.reading()
+            linked[platform] = result.handle
+    except Exception:
+        for platform, until in reserved.items():
+            store.release_fetch(user_id, platform, until)
+        raise
     return readings, linked
 
 
@@ -243,6 +256,24 @@ def not_verified(platform: str, handle: str) -> AccountNotVerified:
         f'/code with {{"handle": "{handle}"}}, put the code anywhere in the account\'s bio, then '
         f"POST /api/v1/profiles/me/linked-accounts/{platform}/verify with the same body"
     )
+
+
+def reserve_fetches(
+    store: ProfileStore, user_id: str, platforms: list[Platform], now: datetime, cooldown_seconds: int
+) -> dict[Platform, datetime]:
+    """Reserve each platform's fetch for the cooldown; SyncTooSoon (nothing kept) if one is already held."""
+    reserved: dict[Platform, datetime] = {}
+    if cooldown_seconds <= 0:
+        return reserved
+    until = now + timedelta(seconds=cooldown_seconds)
+    for platform in platforms:
+        held_until = store.reserve_fetch(user_id, platform, now, until)
+        if held_until is not None:
+            for taken, taken_until in reserved.items():
+                store.release_fetch(user_id, taken, taken_until)
+            raise SyncTooSoon(platform, max(1, math.ceil((held_until - now).total_seconds())))
+        reserved[platform] = until
+    return reserved
 
 
 def next_due_at(due: datetime, frequency: str, now: datetime) -> datetime:

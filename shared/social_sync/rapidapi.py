@@ -20,12 +20,13 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 from aws_lambda_powertools import Logger
 
-from social_sync import telemetry
+from social_sync import outbound, telemetry
+from social_sync.deadline import Deadline
 from social_sync.errors import AccountNotFound, FetchLimitReached, RapidApiTimeout, RapidApiUnavailable
 from social_sync.platforms import RateLimit, Vendor, platform_spec, rapidapi_platforms
 from social_sync.providers import FetchedAccount, normalize_handle, parse_account
@@ -34,19 +35,24 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SecretsProvider, SSMProvider
 
     from social_sync.models import Platform
+    from social_sync.profiles import AccountFetcher
+    from social_sync.quota import Caller
     from social_sync.settings import Settings
     from social_sync.youtube import DailyQuota
 
 logger = Logger(child=True)
 
-# Far beyond any profile payload (Instagram's, with its posts, is the largest at a few hundred KB).
+# Far beyond any profile payload (Instagram's, with its posts, is the largest at a few hundred KB);
+# counted on the decoded body while it is decoded, so a compressed bomb is cut off at this size.
 MAX_PAYLOAD_BYTES = 4 * 1024 * 1024
 CONNECT_TIMEOUT_SECONDS = 2.0
+# No attempt starts with less than this left before the deadline: it could not get an answer.
+MIN_ATTEMPT_SECONDS = 0.5
 # How long a key read from SSM or Secrets Manager is reused before it is read again (key rotation).
 KEY_MAX_AGE_SECONDS = 300
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-# The share of the plan's rate the client actually uses (see rapidapi_client).
-RATE_HEADROOM = 0.9
+# The RapidAPI plan's name in the shared quota (social_sync.quota).
+VENDOR = "rapidapi"
 
 
 @dataclass(frozen=True)
@@ -56,7 +62,8 @@ class RetryPolicy:
     attempts: int
     base_delay: float
     max_delay: float
-    # No attempt starts unless it can finish (connect + read timeouts) inside this many seconds.
+    # The whole fetch (waits for the quota, every attempt, every backoff) ends within this many
+    # seconds, or sooner when the caller's own deadline (the function's time left) comes first.
     budget: float
 
 
@@ -66,40 +73,17 @@ INTERACTIVE = RetryPolicy(attempts=3, base_delay=0.2, max_delay=1.5, budget=8.0)
 BACKGROUND = RetryPolicy(attempts=5, base_delay=0.5, max_delay=20.0, budget=60.0)
 
 
-class RateLimiter:
-    """At most `per_second` request starts a second, evenly spaced, shared by a container's threads."""
+class Pacer(Protocol):
+    """Decides when a RapidAPI request may start (social_sync.quota.SharedQuota: the plan shared
+    through DynamoDB by every container and route)."""
 
-    def __init__(
-        self,
-        per_second: float,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self._interval = 1.0 / per_second
-        self._clock = clock
-        self._sleep = sleep
-        self._lock = threading.Lock()
-        self._next = 0.0
-
-    @property
-    def per_second(self) -> float:
-        """The cap this limiter keeps."""
-        return 1.0 / self._interval
-
-    def wait(self) -> None:
-        """Block until this caller may start a request."""
-        with self._lock:
-            now = self._clock()
-            start = max(now, self._next)
-            # Reserve the slot before sleeping, so concurrent callers queue up behind it.
-            self._next = start + self._interval
-        if start > now:
-            self._sleep(start - now)
+    def wait(self, deadline: Deadline) -> None:
+        """Block until a request may start; QuotaExhausted if none can start by `deadline`."""
+        ...
 
     def hold_off(self, seconds: float) -> None:
-        """Start no request for `seconds` (RapidAPI's Retry-After holds for the whole container)."""
-        with self._lock:
-            self._next = max(self._next, self._clock() + seconds)
+        """Start no request for `seconds` (the vendor's Retry-After)."""
+        ...
 
 
 class WindowCap:
@@ -219,7 +203,7 @@ class RapidApiClient:
         settings: Settings,
         *,
         policy: RetryPolicy,
-        limiter: RateLimiter,
+        limiter: Pacer,
         key: RapidApiKey | None = None,
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -245,31 +229,39 @@ class RapidApiClient:
         self._windows = {
             name: WindowCap(name, platform_spec(name).rate_limit, clock) for name in rapidapi_platforms()
         }
-        self._http = httpx.Client(
-            timeout=httpx.Timeout(self._read_timeout, connect=CONNECT_TIMEOUT_SECONDS),
-            transport=transport,
-            follow_redirects=False,
-            headers={"accept": "application/json", "user-agent": "social-sync"},
+        self._http = outbound.http_client(
+            connect_timeout=CONNECT_TIMEOUT_SECONDS, read_timeout=self._read_timeout, transport=transport
         )
 
-    def fetch_account(self, platform: Platform, handle: str) -> FetchedAccount:
-        """The account `handle` on `platform`, normalized.
+    def fetcher(self, deadline: Deadline) -> AccountFetcher:
+        """fetch_account bound to one deadline: every fetch of one request or record ends by it."""
+        return lambda platform, handle: self.fetch_account(platform, handle, deadline)
 
-        Raises AccountNotFound (no such account), RapidApiTimeout (no answer in time) or
-        RapidApiUnavailable (RapidAPI failed, refused, kept rate limiting, or sent garbage).
+    def fetch_account(
+        self, platform: Platform, handle: str, deadline: Deadline | None = None
+    ) -> FetchedAccount:
+        """The account `handle` on `platform`, normalized, by `deadline` and within the policy's budget.
+
+        Raises AccountNotFound (no such account), RapidApiTimeout (no answer in time),
+        FetchLimitReached (the plan, the platform's window or YouTube's daily quota has no request
+        left in time) or RapidApiUnavailable (the vendor failed, refused, kept rate limiting, or sent
+        garbage).
         """
         handle = normalize_handle(handle)
+        if deadline is None:
+            deadline = Deadline.within(self._policy.budget, self._clock)
+        else:
+            deadline = deadline.sooner(self._policy.budget)
         if platform_spec(platform).vendor == "youtube":
             # Imported here: only a YouTube fetch needs it (and it needs zoneinfo's data).
             from social_sync.youtube import fetch_channel
 
-            # Its list calls share one time budget, as one request to RapidAPI has.
-            started = self._clock()
+            # Its list calls share the one deadline, as one request to RapidAPI has.
             payload = fetch_channel(
-                lambda resource, params, asked: self._youtube_get(resource, params, asked, started), handle
+                lambda resource, params, asked: self._youtube_get(resource, params, asked, deadline), handle
             )
         else:
-            payload = self._rapidapi_get(platform, handle)
+            payload = self._rapidapi_get(platform, handle, deadline)
         try:
             return parse_account(platform, handle, payload)
         except RapidApiUnavailable as error:
@@ -280,14 +272,14 @@ class RapidApiClient:
         """Close the connection pool."""
         self._http.close()
 
-    def _rapidapi_get(self, platform: Platform, handle: str) -> Any:
+    def _rapidapi_get(self, platform: Platform, handle: str, deadline: Deadline) -> Any:
         endpoint = self._endpoints[platform]
         url = f"{self._base_url or 'https://' + endpoint.host}{endpoint.path}"
 
         def before_attempt() -> None:
-            # The window first: it refuses at once, and a refused request takes no slot of the limiter.
+            # The window first: it refuses at once, and a refused request takes no slot of the plan.
             self._windows[platform].take()
-            self._limiter.wait()
+            self._limiter.wait(deadline)
 
         return self._get(
             platform,
@@ -297,9 +289,10 @@ class RapidApiClient:
             self._key,
             lambda key: {"x-rapidapi-key": key, "x-rapidapi-host": endpoint.host},
             before_attempt,
+            deadline,
         )
 
-    def _youtube_get(self, resource: str, params: dict[str, str], handle: str, started: float) -> Any:
+    def _youtube_get(self, resource: str, params: dict[str, str], handle: str, deadline: Deadline) -> Any:
         """One YouTube Data API list call (`channels`, `playlistItems`, `videos`); a unit per attempt."""
 
         def before_attempt() -> None:
@@ -315,7 +308,7 @@ class RapidApiClient:
             self._youtube_key,
             lambda key: {"x-goog-api-key": key},
             before_attempt,
-            started,
+            deadline,
         )
 
     def _get(
@@ -327,11 +320,9 @@ class RapidApiClient:
         key: RapidApiKey,
         key_headers: Callable[[str], dict[str, str]],
         before_attempt: Callable[[], None],
-        started: float | None = None,
+        deadline: Deadline,
     ) -> Any:
         vendor = platform_spec(platform).vendor_name
-        # The policy's time budget runs from `started`: this request's start, or its fetch's.
-        started = self._clock() if started is None else started
         refresh_key = False
         timed_out = False
         for attempt in range(1, self._policy.attempts + 1):
@@ -339,18 +330,36 @@ class RapidApiClient:
             headers = key_headers(key.get(refresh=refresh_key))
             retry_after: float | None = None
             try:
-                status, body, retry_after = self._request(platform, url, params, headers)
-            except httpx.TimeoutException:
-                timed_out, status, body = True, None, b""
+                with telemetry.vendor_call(platform) as call:
+                    answer = outbound.get(
+                        self._http,
+                        url,
+                        params=params,
+                        headers=headers,
+                        deadline=deadline,
+                        max_bytes=MAX_PAYLOAD_BYTES,
+                    )
+                    call.answered(answer.status, answer.headers)
+            except (httpx.TimeoutException, outbound.DeadlineExceeded):
+                timed_out, status = True, None
+            except outbound.BodyTooLarge as error:
+                logger.warning("upstream answer too large", extra={"platform": platform})
+                raise RapidApiUnavailable(f"{vendor}'s answer is too large to be an account") from error
+            except outbound.UnreadableBody as error:
+                logger.warning("upstream answer unreadable", extra={"platform": platform})
+                raise RapidApiUnavailable(
+                    f"{vendor}'s {platform.capitalize()} answer could not be read; nothing was changed"
+                ) from error
             except httpx.TransportError as error:
-                timed_out, status, body = False, None, b""
+                timed_out, status = False, None
                 logger.warning(
                     "upstream unreachable", extra={"platform": platform, "error_type": type(error).__name__}
                 )
             else:
-                timed_out = False
+                timed_out, status = False, answer.status
                 if status == 200:
-                    return _json(platform, body)
+                    return _json(platform, answer.body)
+                retry_after = retry_after_seconds(answer.headers.get("retry-after"))
                 if status == 404:
                     raise AccountNotFound(f"No {platform.capitalize()} account {handle} was found")
                 if status in (401, 403) and key.refreshable and not refresh_key:
@@ -364,12 +373,10 @@ class RapidApiClient:
                     logger.warning("upstream request failed", extra={"platform": platform, "status": status})
                     raise RapidApiUnavailable(f"{vendor} answered {status}; nothing was changed")
             wait = retry_after if retry_after is not None else self._backoff(attempt)
-            elapsed = self._clock() - started
-            worst_attempt = CONNECT_TIMEOUT_SECONDS + self._read_timeout
             give_up = (
                 attempt == self._policy.attempts
                 or wait > self._policy.max_delay
-                or elapsed + wait + worst_attempt > self._policy.budget
+                or deadline.remaining() - wait < MIN_ATTEMPT_SECONDS
             )
             logger.warning(
                 "upstream request failed, will retry"
@@ -384,7 +391,8 @@ class RapidApiClient:
             )
             if give_up:
                 break
-            if status == 429 and retry_after is not None:
+            if status == 429 and retry_after is not None and platform_spec(platform).vendor == "rapidapi":
+                # Every container of every route holds off, not just this request.
                 self._limiter.hold_off(wait)
             else:
                 self._sleep(wait)
@@ -395,24 +403,6 @@ class RapidApiClient:
         raise RapidApiUnavailable(
             f"{vendor} is failing for {platform.capitalize()} right now; nothing was changed"
         )
-
-    def _request(
-        self, platform: Platform, url: str, params: dict[str, str], headers: dict[str, str]
-    ) -> tuple[int, bytes, float | None]:
-        # Streamed, so an answer that will not end is cut at MAX_PAYLOAD_BYTES instead of filling memory.
-        with (
-            telemetry.vendor_call(platform) as call,
-            self._http.stream("GET", url, params=params, headers=headers) as response,
-        ):
-            call.answered(response.status_code, response.headers)
-            if response.status_code != 200:
-                return response.status_code, b"", retry_after_seconds(response.headers.get("retry-after"))
-            body = bytearray()
-            for chunk in response.iter_bytes():
-                body += chunk
-                if len(body) > MAX_PAYLOAD_BYTES:
-                    raise RapidApiUnavailable("The answer is too large to be an account")
-            return 200, bytes(body), None
 
     def _backoff(self, attempt: int) -> float:
         # Full jitter: clients that failed together do not come back in step.
@@ -442,27 +432,34 @@ def rapidapi_client(
     settings: Settings,
     *,
     policy: RetryPolicy,
-    share_of_rate: float = 1.0,
+    caller: Caller,
     transport: httpx.BaseTransport | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> RapidApiClient:
-    """A client for this container, capped at `share_of_rate` of the plan's requests per second, its
-    YouTube calls counted against the daily quota kept in the fetch-state table (when there is one).
+    """A client for this container: RapidAPI requests drawn on the plan shared by every container
+    (social_sync.quota), YouTube calls counted against the daily quota kept in the fetch-state table
+    (when there is one)."""
+    from social_sync import aws
+    from social_sync.quota import SharedQuota
+    from social_sync.quota_store import DynamoQuotaStore
 
-    It paces at RATE_HEADROOM of that share: requests leave evenly spaced but arrive with network
-    jitter, and RapidAPI counts them as they arrive.
-    """
-    limiter = RateLimiter(settings.rapidapi_requests_per_second * share_of_rate * RATE_HEADROOM, sleep=sleep)
+    plan = SharedQuota(
+        DynamoQuotaStore(aws.dynamodb(), settings.table_name),
+        VENDOR,
+        requests_per_second=settings.rapidapi_requests_per_second,
+        caller=caller,
+        schedule_reserve=settings.rapidapi_schedule_reserve,
+        sleep=sleep,
+    )
     quota = None
     if settings.fetch_state_table_name is not None:
-        from social_sync import aws
         from social_sync.store import DynamoFetchState
         from social_sync.youtube import DailyQuota
 
         state = DynamoFetchState(aws.dynamodb(), settings.fetch_state_table_name)
         quota = DailyQuota(state, settings.youtube_daily_quota_units)
     return RapidApiClient(
-        settings, policy=policy, limiter=limiter, transport=transport, sleep=sleep, quota=quota
+        settings, policy=policy, limiter=plan, transport=transport, sleep=sleep, quota=quota
     )
 
 

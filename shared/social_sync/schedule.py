@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from social_sync.errors import AccountNotFound, DomainError, FetchLimitReached
-from social_sync.models import PLATFORMS, Platform, Profile
+from social_sync.models import MAX_USER_ID_LENGTH, PLATFORMS, Platform, Profile
 from social_sync.ownership import verified_handle
 from social_sync.profiles import AccountFetcher, ProfileStore, StatsPublisher, fetch_accounts, sync_platforms
 
@@ -63,6 +63,9 @@ class DispatchReport:
     # Due profiles the index showed this run, and the earliest dispatch time among them (the schedule's lag).
     due: int = 0
     oldest_due: datetime | None = None
+    # Never claimed: no message could carry them (a user id over MAX_USER_ID_LENGTH, from before the
+    # HTTP edge refused such ids); they are left where they are and hold nobody else back.
+    unsendable: list[str] = field(default_factory=list)
 
 
 def dispatch_due_profiles(
@@ -78,7 +81,8 @@ def dispatch_due_profiles(
 
     A claim holds the profile for `claim_seconds`: long enough for the worker and SQS's
     retries, after which a profile whose refresh never succeeded is due again. A profile is
-    claimed before it is queued, so a crash in between delays its refresh but never doubles it.
+    claimed before it is queued, so a crash in between delays its refresh but never doubles it;
+    one that no message could carry is never claimed, so it cannot hold its batch back.
     """
     report = DispatchReport()
     batch: list[str] = []
@@ -90,6 +94,9 @@ def dispatch_due_profiles(
         if time_left() < reserve_seconds:
             report.deferred = True
             break
+        if not is_sendable(due.user_id):
+            report.unsendable.append(due.user_id[:64])
+            continue
         if not store.claim_for_dispatch(due.user_id, due.dispatch_at, until):
             report.skipped += 1
             continue
@@ -102,6 +109,11 @@ def dispatch_due_profiles(
         queue.send(batch)
         report.sent += batch
     return report
+
+
+def is_sendable(user_id: str) -> bool:
+    """Whether a refresh message can carry this user id (social_sync.jobs.RefreshMessage)."""
+    return 1 <= len(user_id) <= MAX_USER_ID_LENGTH
 
 
 @dataclass

@@ -47,8 +47,10 @@ class Settings(BaseModel):
     rapidapi_base_url: AnyHttpUrl | None = None
     # Each RapidAPI platform's endpoint: RAPIDAPI_<PLATFORM>_ENDPOINT, else the registry's default.
     rapidapi_endpoints: dict[Platform, RapidApiEndpoint] = Field(default_factory=dict, validate_default=True)
-    # The plan's rate limit; the scheduled sync's workers split it between them.
+    # The plan's rate limit, shared by every container through DynamoDB (social_sync.quota); the
+    # reserve is the share of it the HTTP routes may never use, kept for the scheduled sync.
     rapidapi_requests_per_second: Annotated[float, Field(gt=0, le=1000)] = 5
+    rapidapi_schedule_reserve: Annotated[float, Field(ge=0, le=1)] = 0.5
     rapidapi_timeout_seconds: Annotated[float, Field(gt=0, le=30)] = 5
     # The scheduled sync: where the dispatcher sends due profiles, how many workers share the rate,
     # and how long a dispatched profile is left to its worker before it counts as due again.

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 
 PROFILE_SK = "PROFILE"
 HISTORY_PREFIX = "HISTORY#"
+# A fetch by handle reserved (the platform's cooldown) for a user: sk FETCH#<platform>, beside the profile.
+FETCH_PREFIX = "FETCH#"
 HISTORY_BY_TIME = "HistoryByTime"
 SYNC_DUE_INDEX = "SyncDue"
 # Spreads the due profiles over several index partitions so no single one runs hot; changing it
@@ -130,7 +132,7 @@ class DynamoProfileStore:
 
     def get(self, user_id: str) -> Profile | None:
         """The stored profile, read consistently, or None."""
-        with _translate_errors():
+        with translate_errors():
             response = self._client.get_item(
                 TableName=self._table,
                 Key={"pk": {"S": user_key(user_id)}, "sk": {"S": PROFILE_SK}},
@@ -152,7 +154,7 @@ class DynamoProfileStore:
             version = (current.version if current else 0) + 1
             saved = updated.model_copy(update={"version": version})
             try:
-                with _translate_errors():
+                with translate_errors():
                     self._client.transact_write_items(
                         TransactItems=self.profile_writes(
                             saved, current.version if current else None, history
@@ -192,9 +194,15 @@ class DynamoProfileStore:
         if platform is None:
             query["IndexName"] = HISTORY_BY_TIME
         if cursor is not None:
-            query["ExclusiveStartKey"] = decode_cursor(cursor, user_id, platform)
-        with _translate_errors():
-            response = self._client.query(**query)
+            query["ExclusiveStartKey"] = decode_cursor(cursor, user_id, platform, low, high)
+        try:
+            with translate_errors():
+                response = self._client.query(**query)
+        except ClientError as error:
+            # A cursor the checks above let through but DynamoDB still refuses is the caller's mistake.
+            if cursor is None or error.response.get("Error", {}).get("Code") != "ValidationException":
+                raise
+            raise _bad_cursor() from error
         entries = [HistoryEntry.model_validate(from_attributes(item)) for item in response.get("Items", [])]
         last = response.get("LastEvaluatedKey")
         return entries, encode_cursor(last) if last else None
@@ -206,7 +214,7 @@ class DynamoProfileStore:
         key, low, high = self._history_range(user_id, platform, start, end)
         points = []
         for forward in (True, False):
-            with _translate_errors():
+            with translate_errors():
                 response = self._client.query(
                     TableName=self._table,
                     KeyConditionExpression=f"pk = :pk AND {key} BETWEEN :low AND :high",
@@ -233,6 +241,46 @@ class DynamoProfileStore:
         if platform is None:
             return "historyAt", low, high
         return "sk", f"{HISTORY_PREFIX}{platform}#{low}", f"{HISTORY_PREFIX}{platform}#{high}"
+
+    def reserve_fetch(self, user_id: str, platform: str, now: datetime, until: datetime) -> datetime | None:
+        """Reserve the user's next fetch of `platform` until `until`, in one conditional write.
+
+        Returns None when reserved, else the end of the reservation someone else holds past `now`.
+        """
+        key = {"pk": {"S": user_key(user_id)}, "sk": {"S": FETCH_PREFIX + platform}}
+        try:
+            with translate_errors():
+                self._client.put_item(
+                    TableName=self._table,
+                    Item={
+                        **key,
+                        "reservedUntil": {"S": format_timestamp(until)},
+                        "expiresAt": {"N": str(int(until.timestamp()) + 1)},
+                    },
+                    ConditionExpression="attribute_not_exists(pk) OR reservedUntil <= :now",
+                    ExpressionAttributeValues={":now": {"S": format_timestamp(now)}},
+                )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            with translate_errors():
+                held = self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
+            return datetime.fromisoformat(held["reservedUntil"]["S"]) if held else until
+        return None
+
+    def release_fetch(self, user_id: str, platform: str, until: datetime) -> None:
+        """Give back a reservation made with `until` (its fetch failed, so it stored nothing)."""
+        try:
+            with translate_errors():
+                self._client.delete_item(
+                    TableName=self._table,
+                    Key={"pk": {"S": user_key(user_id)}, "sk": {"S": FETCH_PREFIX + platform}},
+                    ConditionExpression="reservedUntil = :until",
+                    ExpressionAttributeValues={":until": {"S": format_timestamp(until)}},
+                )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
 
     def update_fields(
         self,
@@ -287,7 +335,7 @@ class DynamoProfileStore:
             request["ConditionExpression"] = "attribute_not_exists(pk) OR version = :expected"
             values[":expected"] = {"N": str(expected_version)}
         try:
-            with _translate_errors():
+            with translate_errors():
                 response = self._client.update_item(**request)
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
@@ -342,7 +390,7 @@ class DynamoProfileStore:
                 "Limit": page_size,
             }
             while True:
-                with _translate_errors():
+                with translate_errors():
                     response = self._client.query(**query)
                 for item in response.get("Items", []):
                     yield DueProfile(
@@ -359,7 +407,7 @@ class DynamoProfileStore:
         Bumps the version, so a concurrent sync re-reads rather than writing the claim away.
         """
         try:
-            with _translate_errors():
+            with translate_errors():
                 self._client.update_item(
                     TableName=self._table,
                     Key={"pk": {"S": user_key(user_id)}, "sk": {"S": PROFILE_SK}},
@@ -423,7 +471,7 @@ class DynamoFetchState:
         if units > limit:
             return False
         try:
-            with _translate_errors():
+            with translate_errors():
                 self._client.update_item(
                     TableName=self._table,
                     Key={"key": {"S": counter}},
@@ -443,7 +491,7 @@ class DynamoFetchState:
 
     def cached_numbers(self, key: str, now: int) -> SocialFetchData | None:
         """The answer cached under `key`, unless it expired (TTL deletes late, so the time is checked)."""
-        with _translate_errors():
+        with translate_errors():
             item = self._client.get_item(TableName=self._table, Key={"key": {"S": key}}).get("Item")
         if not item or int(item["expiresAt"]["N"]) <= now:
             return None
@@ -453,7 +501,7 @@ class DynamoFetchState:
     def cache_numbers(self, key: str, numbers: SocialFetchData, expires_at: int) -> None:
         """Keep `numbers` under `key` until `expires_at` (epoch seconds)."""
         item = to_attributes({"key": key, "numbers": numbers.to_wire(), "expiresAt": expires_at})
-        with _translate_errors():
+        with translate_errors():
             self._client.put_item(TableName=self._table, Item=item)
 
 
@@ -462,23 +510,39 @@ def encode_cursor(key: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, user_id: str, platform: str | None) -> dict[str, Any]:
-    """The key a cursor stands for, only if it is one this user's query could have produced."""
+def decode_cursor(cursor: str, user_id: str, platform: str | None, low: str, high: str) -> dict[str, Any]:
+    """The key a cursor stands for, only if this very query could have produced it.
+
+    That is: this user's partition, a history item's sort key, and the query's own range key
+    (`sk` for one platform, `historyAt` for every platform) inside [low, high]: DynamoDB refuses a
+    start key outside the key condition, so a cursor reused with a narrower window is a 400 here.
+    """
     expected = {"pk", "sk"} if platform is not None else {"pk", "sk", "historyAt"}
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except ValueError as error:
-        raise InvalidRequest("cursor is not valid", [FieldError("cursor", "is not valid")]) from error
+    except (ValueError, RecursionError) as error:
+        raise _bad_cursor() from error
     valid = (
         isinstance(key, dict)
         and set(key) == expected
-        and all(isinstance(value, dict) and set(value) == {"S"} for value in key.values())
+        and all(
+            isinstance(value, dict) and set(value) == {"S"} and isinstance(value["S"], str)
+            for value in key.values()
+        )
         and key["pk"]["S"] == user_key(user_id)
-        and key["sk"]["S"].startswith(HISTORY_PREFIX + (platform or ""))
+        and key["sk"]["S"].startswith(HISTORY_PREFIX)
+        and low <= key["sk" if platform is not None else "historyAt"]["S"] <= high
     )
     if not valid:
-        raise InvalidRequest("cursor is not valid", [FieldError("cursor", "is not valid")])
+        raise _bad_cursor()
     return dict(key)
+
+
+def _bad_cursor() -> InvalidRequest:
+    return InvalidRequest(
+        "cursor is not valid for this query; start again without it",
+        [FieldError("cursor", "is not valid")],
+    )
 
 
 def _is_retryable(error: ClientError) -> bool:
@@ -490,7 +554,7 @@ def _is_retryable(error: ClientError) -> bool:
 
 
 @contextmanager
-def _translate_errors() -> Iterator[None]:
+def translate_errors() -> Iterator[None]:
     """A database that cannot be reached becomes StoreUnavailable (503), not a 500."""
     try:
         yield

@@ -30,10 +30,10 @@ from social_sync.models import (
 from social_sync.store import (
     DynamoProfileStore,
     _is_retryable,
-    _translate_errors,
     from_attributes,
     jitter_delay,
     to_attributes,
+    translate_errors,
     user_key,
 )
 
@@ -81,7 +81,7 @@ class DynamoVerificationStore:
             "codeExpiresAt": format_timestamp(code.expires_at),
             "expiresAt": int((code.expires_at + CODE_KEPT_AFTER_EXPIRY).timestamp()),
         }
-        with _translate_errors():
+        with translate_errors():
             self._client.put_item(
                 TableName=self._table, Item={**code_key(user_id, platform, handle_key), **to_attributes(item)}
             )
@@ -161,7 +161,7 @@ class DynamoVerificationStore:
                 )
                 items += self._profiles.profile_writes(previous, state.owner_profile.version, [])
             try:
-                with _translate_errors():
+                with translate_errors():
                     self._client.transact_write_items(TransactItems=items)
                 return saved
             except ClientError as error:
@@ -242,14 +242,14 @@ class DynamoVerificationStore:
         }
 
     def _get(self, key: dict[str, Any]) -> dict[str, Any] | None:
-        with _translate_errors():
+        with translate_errors():
             response = self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True)
         item = response.get("Item")
         return from_attributes(item) if item else None
 
     def _update_if(self, key: dict[str, Any], update: str, condition: str, values: dict[str, Any]) -> bool:
         try:
-            with _translate_errors():
+            with translate_errors():
                 self._client.update_item(
                     TableName=self._table,
                     Key=key,

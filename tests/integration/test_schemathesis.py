@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 import schemathesis
-from schemathesis import Case
+from schemathesis import Case, GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -70,7 +70,12 @@ def fuzzer_token(fuzzed_api: LocalStack) -> str:
 # schemathesis's fixture-based loader does not run on pytest 9.
 schema = schemathesis.openapi.from_path(DOCUMENT_FILE)
 schema.config.generation.update(
-    max_examples=MAX_EXAMPLES, deterministic=os.environ.get("SCHEMATHESIS_RANDOM") is None
+    # Negative mode: bodies, queries and headers the document forbids (wrong types, out of range,
+    # missing or unknown fields, NUL bytes); each must be a documented 4xx, never a 5xx.
+    modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
+    allow_x00=True,
+    max_examples=MAX_EXAMPLES,
+    deterministic=os.environ.get("SCHEMATHESIS_RANDOM") is None,
 )
 
 

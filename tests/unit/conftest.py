@@ -47,6 +47,8 @@ def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
         "HISTORY_RETENTION_DAYS": "400",
         "POWERTOOLS_SERVICE_NAME": "social-sync",
         "FETCH_STATE_TABLE_NAME": FETCH_STATE_TABLE_NAME,
+        # The shared quota paces at this rate; unit tests do not sleep, so slots must not run far ahead.
+        "RAPIDAPI_REQUESTS_PER_SECOND": "1000",
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL_DYNAMODB", raising=False)

@@ -22,12 +22,11 @@ from social_sync.rapidapi import (
     INTERACTIVE,
     RapidApiClient,
     RapidApiKey,
-    RateLimiter,
     RetryPolicy,
     retry_after_seconds,
 )
 from social_sync.settings import Settings
-from tests.fake_rapidapi import FakeRapidApi, Reply, fixture
+from tests.fake_rapidapi import FakeRapidApi, Reply, fixture, pacer
 
 KEY = "test-key-3f9a7c"
 
@@ -72,14 +71,14 @@ def clock() -> Clock:
 
 
 def timing_transport(fake: FakeRapidApi, clock: Clock, read_timeout: float = 5.0) -> httpx.MockTransport:
-    """The fake as a transport on which a timeout costs the read timeout on the clock, as it would."""
+    """The fake as a transport on which a timeout costs the request's read timeout on the clock."""
     inner = fake.transport
 
     def handle(request: httpx.Request) -> httpx.Response:
         try:
             return inner.handle_request(request)
         except httpx.TimeoutException:
-            clock.now += read_timeout
+            clock.now += min(read_timeout, request.extensions["timeout"]["read"])
             raise
 
     return httpx.MockTransport(handle)
@@ -96,7 +95,7 @@ def make_client(
     return RapidApiClient(
         config,
         policy=policy,
-        limiter=RateLimiter(config.rapidapi_requests_per_second, clock=clock, sleep=clock.limiter_sleep),
+        limiter=pacer(config.rapidapi_requests_per_second, clock=clock, sleep=clock.limiter_sleep),
         key=key,
         transport=timing_transport(fake, clock),
         clock=clock,
@@ -110,10 +109,10 @@ def test_a_fetch_is_one_get_on_the_fixed_host_and_path_with_the_rapidapi_headers
 
     def handle(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        return httpx.Response(200, content=fixture("tiktok", "charlidamelio"))
+        return httpx.Response(200, stream=httpx.ByteStream(fixture("tiktok", "charlidamelio")))
 
     client = RapidApiClient(
-        settings(), policy=INTERACTIVE, limiter=RateLimiter(1000), transport=httpx.MockTransport(handle)
+        settings(), policy=INTERACTIVE, limiter=pacer(1000), transport=httpx.MockTransport(handle)
     )
 
     # When a handle full of URL syntax is fetched
@@ -157,14 +156,14 @@ def test_the_endpoint_is_configuration_and_a_base_url_redirects_every_request() 
 
     def handle(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        return httpx.Response(200, content=fixture("twitch", "ninja"))
+        return httpx.Response(200, stream=httpx.ByteStream(fixture("twitch", "ninja")))
 
     config = settings(
         rapidapi_endpoints={"twitch": "twitch-other.p.rapidapi.com/v2/channel"},
         rapidapi_base_url="http://127.0.0.1:9/",
     )
     client = RapidApiClient(
-        config, policy=INTERACTIVE, limiter=RateLimiter(1000), transport=httpx.MockTransport(handle)
+        config, policy=INTERACTIVE, limiter=pacer(1000), transport=httpx.MockTransport(handle)
     )
 
     client.fetch_account("twitch", "ninja")
@@ -231,11 +230,13 @@ def test_a_failing_rapidapi_is_given_up_after_the_policys_attempts(fake: FakeRap
 def test_a_timeout_is_504_material_and_not_retried_past_the_budget(fake: FakeRapidApi, clock: Clock) -> None:
     fake.always("tiktok", "charlidamelio", Reply(timeout=True))
 
+    started = clock.now
     with pytest.raises(RapidApiTimeout):
         make_client(fake, clock).fetch_account("tiktok", "charlidamelio")
 
-    # Another 2 + 5 s attempt after a 5 s timeout would overrun the 8 s an HTTP sync can spend.
-    assert fake.count() == 1
+    # The second attempt gets only what is left of the 8 s an HTTP sync can spend, and ends by then.
+    assert fake.count() == 2
+    assert clock.now - started <= INTERACTIVE.budget
 
 
 def test_the_background_policy_retries_timeouts_within_its_budget(fake: FakeRapidApi, clock: Clock) -> None:
@@ -354,46 +355,6 @@ def test_neither_the_key_nor_the_handle_is_ever_logged(
     assert "upstream request failed" in written
     assert KEY not in written
     assert "secret-handle" not in written
-
-
-def test_the_limiter_spaces_request_starts_evenly(clock: Clock) -> None:
-    limiter = RateLimiter(4, clock=clock, sleep=clock.sleep)
-    starts = []
-    for _ in range(5):
-        limiter.wait()
-        starts.append(clock.now)
-
-    assert [round(start - starts[0], 6) for start in starts] == [0, 0.25, 0.5, 0.75, 1.0]
-
-
-def test_the_limiter_holds_every_caller_off_after_a_retry_after(clock: Clock) -> None:
-    limiter = RateLimiter(10, clock=clock, sleep=clock.sleep)
-    limiter.wait()
-    limiter.hold_off(3)
-
-    limiter.wait()
-
-    assert clock.now == pytest.approx(1003)
-
-
-def test_the_limiter_gives_concurrent_callers_distinct_slots() -> None:
-    # Given a clock frozen at 0 and 40 threads asking at once
-    waits: list[float] = []
-    lock = threading.Lock()
-
-    def sleep(seconds: float) -> None:
-        with lock:
-            waits.append(seconds)
-
-    limiter = RateLimiter(10, clock=lambda: 0.0, sleep=sleep)
-    threads = [threading.Thread(target=limiter.wait) for _ in range(40)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    # Then each got its own slot, 0.1 s apart: no two requests start together
-    assert sorted(round(wait, 6) for wait in waits) == [round(0.1 * n, 6) for n in range(1, 40)]
 
 
 @pytest.mark.parametrize(

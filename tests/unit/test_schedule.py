@@ -480,27 +480,6 @@ def test_records_left_without_enough_time_are_handed_back_unprocessed(
     assert rapidapi.count() == 0
 
 
-def test_the_worker_splits_the_plans_rate_between_the_concurrent_workers(
-    function: Any, rapidapi: FakeRapidApi, env: pytest.MonkeyPatch, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    env.setenv("RAPIDAPI_REQUESTS_PER_SECOND", "9")
-    env.setenv("SYNC_WORKER_CONCURRENCY", "3")
-    from social_sync import rapidapi as module
-
-    limits: list[float] = []
-    real = module.RateLimiter
-
-    def spy(per_second: float, **options: Any) -> Any:
-        limits.append(per_second)
-        return real(per_second, **options)
-
-    monkeypatch.setattr(module, "RateLimiter", spy)
-
-    function("SyncWorkerFunction")
-
-    assert limits == [pytest.approx(3.0 * module.RATE_HEADROOM)]
-
-
 # --- The sample events in events/schedule/, as `sam local invoke -e` would send them.
 
 

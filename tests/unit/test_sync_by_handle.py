@@ -21,7 +21,10 @@ RECORDED = {"tiktok": "charlidamelio", "twitter": "nasa", "twitch": "ninja", "in
 
 
 def table_items(dynamodb: Any) -> list[dict[str, Any]]:
-    return sorted(dynamodb.scan(TableName=TABLE_NAME)["Items"], key=lambda item: item["sk"]["S"])
+    """Profiles and history (the shared vendor quota's QUOTA# items move with every request sent)."""
+    items = dynamodb.scan(TableName=TABLE_NAME)["Items"]
+    kept = [item for item in items if not item["pk"]["S"].startswith("QUOTA#")]
+    return sorted(kept, key=lambda item: item["sk"]["S"])
 
 
 def sync(

@@ -17,11 +17,11 @@ import pytest
 from social_sync import telemetry
 from social_sync.errors import RapidApiTimeout, SyncTooSoon
 from social_sync.models import SocialSyncRequest
-from social_sync.rapidapi import INTERACTIVE, RapidApiClient, RateLimiter
+from social_sync.rapidapi import INTERACTIVE, RapidApiClient
 from social_sync.schedule import DispatchReport, RefreshReport
 from social_sync.settings import Settings
 from social_sync.startup import reseed_after_restore
-from tests.fake_rapidapi import FakeRapidApi, Reply
+from tests.fake_rapidapi import FakeRapidApi, Reply, pacer
 from tests.template import ROOT
 from tests.unit.conftest import PLATFORM_FUNCTIONS, http_event, invoke
 
@@ -133,7 +133,7 @@ def rapidapi_client(fake: FakeRapidApi) -> RapidApiClient:
     return RapidApiClient(
         config,
         policy=INTERACTIVE,
-        limiter=RateLimiter(1000, sleep=lambda _: None),
+        limiter=pacer(1000),
         transport=fake.transport,
         sleep=lambda _: None,
     )

@@ -46,8 +46,11 @@ DynamoDBAccess = dict[str, frozenset[str]]
 
 # A sync reads the profile and writes it with its history in one TransactWriteItems of Puts, which IAM
 # checks as PutItem; Powertools idempotency reads, writes, updates and deletes its own records.
+# UpdateItem: the shared RapidAPI quota; PutItem / DeleteItem also reserve a fetch by handle and give it back.
 SYNC_ACCESS: DynamoDBAccess = {
-    "ProfilesTable": frozenset({"dynamodb:GetItem", "dynamodb:PutItem"}),
+    "ProfilesTable": frozenset(
+        {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
+    ),
     "IdempotencyTable": frozenset(
         {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
     ),
@@ -61,9 +64,11 @@ DYNAMODB_ACCESS: dict[str, DynamoDBAccess] = {
     "SyncInstagramFunction": SYNC_ACCESS,
     "SyncYouTubeFunction": SYNC_ACCESS | QUOTA_ACCESS,
     "SyncAllFunction": SYNC_ACCESS | QUOTA_ACCESS,
-    # Cached answers are read and written; the quota counter updated. Nothing of the profiles.
+    # Cached answers are read and written; the quota counter and the shared RapidAPI plan updated.
+    # Nothing of the profiles.
     "SocialFetchFunction": {
-        "FetchStateTable": frozenset({"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"})
+        "FetchStateTable": frozenset({"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}),
+        "ProfilesTable": frozenset({"dynamodb:UpdateItem"}),
     },
     "GetProfileFunction": {"ProfilesTable": frozenset({"dynamodb:GetItem"})},
     "UpdateProfileFunction": {"ProfilesTable": frozenset({"dynamodb:GetItem", "dynamodb:UpdateItem"})},
@@ -71,7 +76,8 @@ DYNAMODB_ACCESS: dict[str, DynamoDBAccess] = {
     "LinkedAccountCodeFunction": {"ProfilesTable": frozenset({"dynamodb:PutItem", "dynamodb:UpdateItem"})},
     # A verify: reads, counts the attempt, then one transaction of an Update and Puts.
     "VerifyLinkedAccountFunction": {
-        "ProfilesTable": frozenset({"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"})
+        "ProfilesTable": frozenset({"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}),
+        **QUOTA_ACCESS,
     },
     # One platform's history is a Query on the table's key; every platform's, on the HistoryByTime index.
     "GetStatsHistoryFunction": {
@@ -85,7 +91,7 @@ DYNAMODB_ACCESS: dict[str, DynamoDBAccess] = {
         "ProfilesTable/index/SyncDue": frozenset({"dynamodb:Query"}),
     },
     "SyncWorkerFunction": {
-        "ProfilesTable": frozenset({"dynamodb:GetItem", "dynamodb:PutItem"}),
+        "ProfilesTable": frozenset({"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}),
         **QUOTA_ACCESS,
     },
     # Serves files shipped with it.

@@ -12,13 +12,19 @@ import boto3
 import httpx
 import pytest
 
-from social_sync.errors import AccountNotFound, AccountNumbersHidden, QuotaExhausted, RapidApiUnavailable
+from social_sync.errors import (
+    AccountNotFound,
+    AccountNumbersHidden,
+    QuotaExhausted,
+    RapidApiTimeout,
+    RapidApiUnavailable,
+)
 from social_sync.providers import parse_account
-from social_sync.rapidapi import INTERACTIVE, RapidApiClient, RateLimiter
+from social_sync.rapidapi import INTERACTIVE, RapidApiClient
 from social_sync.settings import Settings
 from social_sync.store import DynamoFetchState
 from social_sync.youtube import DailyQuota, pacific_day
-from tests.fake_rapidapi import FakeRapidApi, Reply, fixture_json
+from tests.fake_rapidapi import FakeRapidApi, Reply, fixture_json, pacer
 from tests.unit.conftest import FETCH_STATE_TABLE_NAME as TABLE
 
 MKBHD_SUBSCRIBERS = 19_600_000
@@ -123,7 +129,7 @@ def client(fake: FakeRapidApi, quota: DailyQuota | None = None, **overrides: Any
     return RapidApiClient(
         Settings(**values),
         policy=INTERACTIVE,
-        limiter=RateLimiter(1000),
+        limiter=pacer(1000),
         transport=fake.transport,
         sleep=lambda seconds: None,
         quota=quota,
@@ -161,7 +167,7 @@ def test_the_key_travels_in_a_header_and_the_handle_as_for_handle() -> None:
     RapidApiClient(
         Settings(**values),
         policy=INTERACTIVE,
-        limiter=RateLimiter(1000),
+        limiter=pacer(1000),
         transport=Recording(),  # type: ignore[arg-type]
     ).fetch_account("youtube", "mkbhd")
 
@@ -224,16 +230,18 @@ def test_the_calls_of_one_fetch_share_one_time_budget() -> None:
     youtube = RapidApiClient(
         Settings(**values),
         policy=INTERACTIVE,
-        limiter=RateLimiter(1000),
+        limiter=pacer(1000),
         transport=httpx.MockTransport(slow),
         clock=lambda: now[0],
         sleep=lambda seconds: None,
     )
 
-    # When it is fetched, Then the failed call is not retried: the fetch's 8 s would not hold another attempt
-    with pytest.raises(RapidApiUnavailable):
+    # When it is fetched, Then its calls share the fetch's one deadline (8 s): the failed call is retried
+    # while time is left, and the answer that comes past the deadline ends the fetch as a timeout
+    with pytest.raises(RapidApiTimeout):
         youtube.fetch_account("youtube", "mkbhd")
-    assert [request.path for request in fake.requests] == ["channels", "playlistItems"]
+    assert [request.path for request in fake.requests] == ["channels", "playlistItems", "playlistItems"]
+    assert now[0] == 9.0
 
 
 def test_the_spent_quota_stops_fetches_before_any_call_with_a_retry_after_to_the_reset() -> None:
