@@ -231,7 +231,10 @@ STATUS_TEXT = {
     409: "A request with the same Idempotency-Key is still being processed.",
     413: "The request body is over 16 KiB.",
     422: "This Idempotency-Key was already used with a different request body.",
-    429: "This platform was synced less than SYNC_COOLDOWN_SECONDS ago; Retry-After says when to try again.",
+    429: (
+        "This platform was synced less than SYNC_COOLDOWN_SECONDS ago, or the HTTP routes' share of the "
+        "RapidAPI plan is spent for the moment; Retry-After says when to try again."
+    ),
     500: "Something unexpected; never a stack trace or internals.",
     502: "RapidAPI failed, refused, or answered something that is not an account; nothing was stored.",
     503: "The database is unavailable or too many writers raced; nothing was changed. "
