@@ -275,8 +275,11 @@ STATUS_TEXT = {
     "Ask for a new one.",
     413: "The request body is over 16 KiB.",
     422: "This Idempotency-Key was already used with a different request body.",
-    429: "This platform was synced less than SYNC_COOLDOWN_SECONDS ago, or the platform's request budget "
-    "(YouTube: the daily quota, until midnight Pacific) is spent; Retry-After says when to try again.",
+    429: (
+        "This platform was synced less than SYNC_COOLDOWN_SECONDS ago, the HTTP routes' share of the "
+        "RapidAPI plan is spent for the moment, or the platform's request budget (YouTube: the daily "
+        "quota, until midnight Pacific) is spent; Retry-After says when to try again."
+    ),
     500: "Something unexpected; never a stack trace or internals.",
     502: "RapidAPI or the YouTube Data API failed, refused, or answered something that is not an account; "
     "nothing was stored.",

@@ -52,10 +52,10 @@ class Settings(BaseModel):
     rapidapi_requests_per_second: Annotated[float, Field(gt=0, le=1000)] = 5
     rapidapi_schedule_reserve: Annotated[float, Field(ge=0, le=1)] = 0.5
     rapidapi_timeout_seconds: Annotated[float, Field(gt=0, le=30)] = 5
-    # The scheduled sync: where the dispatcher sends due profiles, how many workers share the rate,
-    # and how long a dispatched profile is left to its worker before it counts as due again.
+    # The scheduled sync: where the dispatcher sends due profiles, and how long a dispatched profile
+    # is left to its worker before it counts as due again. (Workers need no share of the rate: they
+    # all draw on the one plan, social_sync.quota.)
     sync_queue_url: str | None = None
-    sync_worker_concurrency: Annotated[int, Field(ge=2, le=1000)] = 2
     sync_claim_seconds: Annotated[int, Field(ge=0, le=86_400)] = 1800
     # The YouTube Data API: its key kept like the RapidAPI key (YOUTUBE_API_KEY locally), a base URL
     # that replaces https://www.googleapis.com (a local fake), and the daily budget in quota units.

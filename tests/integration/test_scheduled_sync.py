@@ -22,9 +22,8 @@ from tests.integration.stack import LocalStack, stack_environment
 
 PROFILE = "/api/v1/profiles/me"
 SYNC = "/api/v1/profiles/social-sync"
-# The plan's rate, one budget for every worker (and route) through DynamoDB: never more a second.
+# The plan's rate, one budget for every worker (and route) through DynamoDB: never more in a second.
 PLAN_RATE = 20.0
-WORKERS = 2
 # More profiles measure throughput better; the default keeps `make test` quick.
 PROFILES = int(os.environ.get("SCHEDULED_SYNC_PROFILES", "12"))
 RECORDED = {"tiktok": "charlidamelio", "twitch": "ninja", "instagram": "nasa"}
@@ -50,7 +49,6 @@ def sync_now(stack: LocalStack, base_url: str) -> dict[str, Any]:
             "RAPIDAPI_BASE_URL": base_url,
             "YOUTUBE_BASE_URL": base_url,
             "RAPIDAPI_REQUESTS_PER_SECOND": str(PLAN_RATE),
-            "SYNC_WORKER_CONCURRENCY": str(WORKERS),
         }
     )
     environment.pop("RAPIDAPI_KEY", None)
