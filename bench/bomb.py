@@ -17,6 +17,10 @@ import sys
 
 from bench.report import Spread, Table, ratio
 from localrun.settings import REPO_ROOT
+
+# The fake vendor reads the platform registry from the layer.
+sys.path.insert(0, str(REPO_ROOT / "shared"))
+
 from tests.fake_rapidapi import FakeRapidApi, Reply, fixture, gzip_bomb
 
 # Run in the child: one fetch, then what it cost.

@@ -16,6 +16,7 @@ and the HTTP routes' share against the most they may take (1 - RapidApiScheduleR
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import threading
@@ -29,6 +30,8 @@ from localrun.dynamodb import dynamodb_client
 from localrun.settings import REPO_ROOT, LocalSettings
 
 sys.path.insert(0, str(REPO_ROOT / "shared"))
+# The clients' per-request metrics (EMF lines on stdout) would drown the table.
+os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 
 from social_sync.deadline import Deadline
 from social_sync.errors import DomainError

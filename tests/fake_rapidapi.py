@@ -377,3 +377,17 @@ def pacer(
         clock=clock,
         sleep=sleep,
     )
+
+
+class MemoryCounter:
+    """QuotaCounter in memory (YouTube's daily quota, the platforms' windows), for unit tests; the DynamoDB
+    one is tested in tests/unit/test_youtube.py."""
+
+    def __init__(self) -> None:
+        self.units: dict[str, int] = {}
+
+    def spend_units(self, counter: str, units: int, limit: int, expires_at: int) -> bool:
+        if self.units.get(counter, 0) + units > limit:
+            return False
+        self.units[counter] = self.units.get(counter, 0) + units
+        return True

@@ -16,7 +16,6 @@ import math
 import random
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,7 +37,7 @@ if TYPE_CHECKING:
     from social_sync.profiles import AccountFetcher
     from social_sync.quota import Caller
     from social_sync.settings import Settings
-    from social_sync.youtube import DailyQuota
+    from social_sync.youtube import DailyQuota, QuotaCounter
 
 logger = Logger(child=True)
 
@@ -87,32 +86,38 @@ class Pacer(Protocol):
 
 
 class WindowCap:
-    """At most `limit.amount` request starts in any `limit.seconds`, in this container (the registry's
-    per-platform rate limit). It never waits: a spent window is FetchLimitReached with Retry-After."""
+    """At most `limit.amount` request starts per window of `limit.seconds` (the registry's per-platform
+    rate limit), counted in `counter` so every container and route shares it. Windows are fixed (aligned
+    to the epoch), so a window's count is one conditional update. It never waits: a spent window is
+    FetchLimitReached with Retry-After until the next one."""
 
     def __init__(
-        self, platform: Platform, limit: RateLimit, clock: Callable[[], float] = time.monotonic
+        self,
+        platform: Platform,
+        limit: RateLimit,
+        counter: QuotaCounter,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._platform = platform
         self._limit = limit
+        self._counter = counter
         self._clock = clock
-        self._lock = threading.Lock()
-        self._starts: deque[float] = deque()
 
     def take(self) -> None:
-        """Count one request start, or raise FetchLimitReached when the window is full."""
-        with self._lock:
-            now = self._clock()
-            while self._starts and self._starts[0] <= now - self._limit.seconds:
-                self._starts.popleft()
-            if len(self._starts) >= self._limit.amount:
-                wait = math.ceil(self._starts[0] + self._limit.seconds - now)
-                raise FetchLimitReached(
-                    f"{platform_spec(self._platform).display_name} allows {self._limit.describe()}, and "
-                    f"that is spent; try again in {wait} seconds",
-                    wait,
-                )
-            self._starts.append(now)
+        """Count one request start, or raise FetchLimitReached when this window is spent."""
+        now = self._clock()
+        window = int(now // self._limit.seconds)
+        ends = (window + 1) * self._limit.seconds
+        # Kept one window past its end, then DynamoDB's TTL removes it.
+        if not self._counter.spend_units(
+            f"window#{self._platform}#{window}", 1, self._limit.amount, ends + self._limit.seconds
+        ):
+            wait = max(1, math.ceil(ends - now))
+            raise FetchLimitReached(
+                f"{platform_spec(self._platform).display_name} allows {self._limit.describe()}, and "
+                f"that is spent; try again in {wait} seconds",
+                wait,
+            )
 
 
 class RapidApiKey:
@@ -209,6 +214,7 @@ class RapidApiClient:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         quota: DailyQuota | None = None,
+        windows: QuotaCounter | None = None,
     ) -> None:
         self._policy = policy
         self._limiter = limiter
@@ -226,8 +232,11 @@ class RapidApiClient:
             else f"https://{youtube.host}"
         ) + youtube.path.rpartition("/")[0]
         self._endpoints = {name: Endpoint.parse(value) for name, value in settings.rapidapi_endpoints.items()}
+        # Without a shared counter (unit tests), no per-platform windows: the plan still paces requests.
         self._windows = {
-            name: WindowCap(name, platform_spec(name).rate_limit, clock) for name in rapidapi_platforms()
+            name: WindowCap(name, platform_spec(name).rate_limit, windows)
+            for name in rapidapi_platforms()
+            if windows is not None
         }
         self._http = outbound.http_client(
             connect_timeout=CONNECT_TIMEOUT_SECONDS, read_timeout=self._read_timeout, transport=transport
@@ -278,7 +287,9 @@ class RapidApiClient:
 
         def before_attempt() -> None:
             # The window first: it refuses at once, and a refused request takes no slot of the plan.
-            self._windows[platform].take()
+            window = self._windows.get(platform)
+            if window is not None:
+                window.take()
             self._limiter.wait(deadline)
 
         return self._get(
@@ -437,8 +448,8 @@ def rapidapi_client(
     sleep: Callable[[float], None] = time.sleep,
 ) -> RapidApiClient:
     """A client for this container: RapidAPI requests drawn on the plan shared by every container
-    (social_sync.quota), YouTube calls counted against the daily quota kept in the fetch-state table
-    (when there is one)."""
+    (social_sync.quota) and on each platform's request window, YouTube calls on the daily quota; the
+    windows and the daily quota are counted in the fetch-state table (when there is one)."""
     from social_sync import aws
     from social_sync.quota import SharedQuota
     from social_sync.quota_store import DynamoQuotaStore
@@ -451,7 +462,7 @@ def rapidapi_client(
         schedule_reserve=settings.rapidapi_schedule_reserve,
         sleep=sleep,
     )
-    quota = None
+    state = quota = None
     if settings.fetch_state_table_name is not None:
         from social_sync.store import DynamoFetchState
         from social_sync.youtube import DailyQuota
@@ -459,7 +470,7 @@ def rapidapi_client(
         state = DynamoFetchState(aws.dynamodb(), settings.fetch_state_table_name)
         quota = DailyQuota(state, settings.youtube_daily_quota_units)
     return RapidApiClient(
-        settings, policy=policy, limiter=plan, transport=transport, sleep=sleep, quota=quota
+        settings, policy=policy, limiter=plan, transport=transport, sleep=sleep, quota=quota, windows=state
     )
 
 

@@ -15,7 +15,7 @@ from social_sync.platforms import PLATFORM_SPECS, RateLimit
 from social_sync.providers import parse_account
 from social_sync.quota_store import QUOTA_PREFIX
 from social_sync.rapidapi import WindowCap
-from tests.fake_rapidapi import FakeRapidApi, Reply, fixture_json, fixture_path
+from tests.fake_rapidapi import FakeRapidApi, MemoryCounter, Reply, fixture_json, fixture_path
 from tests.unit.conftest import FETCH_STATE_TABLE_NAME, TABLE_NAME, http_event, invoke
 
 PATH = "/api/v1/social/fetch"
@@ -190,7 +190,8 @@ def test_a_spent_youtube_quota_is_429_until_midnight_pacific_and_reaches_no_vend
 
 def test_a_platform_s_request_window_refuses_with_the_wait_rather_than_waiting() -> None:
     now = [0.0]
-    cap = WindowCap("tiktok", RateLimit(3, 3600), clock=lambda: now[0])
+    # (counted in one shared counter: every container and route takes from the same window)
+    cap = WindowCap("tiktok", RateLimit(3, 3600), MemoryCounter(), clock=lambda: now[0])
     for moment in (0.0, 10.0, 20.0):
         now[0] = moment
         cap.take()

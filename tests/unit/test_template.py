@@ -55,13 +55,14 @@ SYNC_ACCESS: DynamoDBAccess = {
         {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
     ),
 }
-# A function that may fetch YouTube also takes quota units from the counter in the fetch-state table.
+# A function that fetches also counts its requests in the fetch-state table: a RapidAPI platform's
+# request window, YouTube's daily quota units.
 QUOTA_ACCESS: DynamoDBAccess = {"FetchStateTable": frozenset({"dynamodb:UpdateItem"})}
 DYNAMODB_ACCESS: dict[str, DynamoDBAccess] = {
-    "SyncTikTokFunction": SYNC_ACCESS,
-    "SyncTwitchFunction": SYNC_ACCESS,
-    "SyncTwitterFunction": SYNC_ACCESS,
-    "SyncInstagramFunction": SYNC_ACCESS,
+    "SyncTikTokFunction": SYNC_ACCESS | QUOTA_ACCESS,
+    "SyncTwitchFunction": SYNC_ACCESS | QUOTA_ACCESS,
+    "SyncTwitterFunction": SYNC_ACCESS | QUOTA_ACCESS,
+    "SyncInstagramFunction": SYNC_ACCESS | QUOTA_ACCESS,
     "SyncYouTubeFunction": SYNC_ACCESS | QUOTA_ACCESS,
     "SyncAllFunction": SYNC_ACCESS | QUOTA_ACCESS,
     # Cached answers are read and written; the quota counter and the shared RapidAPI plan updated.

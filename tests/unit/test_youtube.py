@@ -24,7 +24,7 @@ from social_sync.rapidapi import INTERACTIVE, RapidApiClient
 from social_sync.settings import Settings
 from social_sync.store import DynamoFetchState
 from social_sync.youtube import DailyQuota, pacific_day
-from tests.fake_rapidapi import FakeRapidApi, Reply, fixture_json, pacer
+from tests.fake_rapidapi import FakeRapidApi, MemoryCounter, Reply, fixture_json, pacer
 from tests.unit.conftest import FETCH_STATE_TABLE_NAME as TABLE
 
 MKBHD_SUBSCRIBERS = 19_600_000
@@ -109,19 +109,6 @@ def test_answers_that_are_not_a_channel_are_unavailable(payload: Any) -> None:
 
 
 # --- The calls a fetch makes, through the shared client.
-
-
-class MemoryCounter:
-    """QuotaCounter in memory, for the client's tests (the DynamoDB one is tested below)."""
-
-    def __init__(self) -> None:
-        self.units: dict[str, int] = {}
-
-    def spend_units(self, counter: str, units: int, limit: int, expires_at: int) -> bool:
-        if self.units.get(counter, 0) + units > limit:
-            return False
-        self.units[counter] = self.units.get(counter, 0) + units
-        return True
 
 
 def client(fake: FakeRapidApi, quota: DailyQuota | None = None, **overrides: Any) -> RapidApiClient:
