@@ -391,3 +391,31 @@ class MemoryCounter:
             return False
         self.units[counter] = self.units.get(counter, 0) + units
         return True
+
+
+class FakeClock:
+    """Time that moves only when someone sleeps (or a test moves `now`), or, with `advance=False`, stands
+    still while the sleeps are recorded. The client's own waits (backoff, Retry-After) go to `sleeps`,
+    the rate limiter's spacing to `limiter_sleeps`."""
+
+    def __init__(self, now: float = 1000.0, advance: bool = True) -> None:
+        self.now = now
+        self.advance = advance
+        self.sleeps: list[float] = []
+        self.limiter_sleeps: list[float] = []
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self._record(self.sleeps, seconds)
+
+    def limiter_sleep(self, seconds: float) -> None:
+        self._record(self.limiter_sleeps, seconds)
+
+    def _record(self, waits: list[float], seconds: float) -> None:
+        with self._lock:
+            waits.append(seconds)
+            if self.advance:
+                self.now += seconds

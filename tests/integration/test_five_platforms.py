@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,14 +44,6 @@ FOLLOWERS = {
 MKBHD_ENGAGEMENT = round((130_000 + 105_000 + 151_000) / 3 / 19_600_000 * 100, 6)
 
 
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[tuple[FakeRapidApi, str]]:
-    """The fake upstream, served on 127.0.0.1, and its URL."""
-    fake = FakeRapidApi()
-    with fake.serve() as url:
-        yield fake, url
-
-
 def pointed_at(url: str, **extra: str) -> dict[str, str]:
     """The environment of a local API whose vendors are the fake at `url`."""
     return {
@@ -67,9 +59,11 @@ def pointed_at(url: str, **extra: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def api(extra_api: Callable[[dict[str, str]], LocalStack], upstream: tuple[FakeRapidApi, str]) -> LocalStack:
+def api(
+    extra_api: Callable[[dict[str, str]], LocalStack], module_rapidapi: tuple[FakeRapidApi, str]
+) -> LocalStack:
     """A local API on the session's DynamoDB Local, every vendor the fake."""
-    return extra_api(pointed_at(upstream[1]))
+    return extra_api(pointed_at(module_rapidapi[1]))
 
 
 def unique(platform: str, fake: FakeRapidApi) -> str:
@@ -80,9 +74,9 @@ def unique(platform: str, fake: FakeRapidApi) -> str:
 
 
 def test_a_youtube_sync_by_handle_then_by_numbers_and_its_history(
-    api: LocalStack, upstream: tuple[FakeRapidApi, str], user: str
+    api: LocalStack, module_rapidapi: tuple[FakeRapidApi, str], user: str
 ) -> None:
-    fake, _ = upstream
+    fake, _ = module_rapidapi
     token = api.token(user)
     handle = unique("youtube", fake)
     before = fake.count("youtube")
@@ -120,9 +114,9 @@ def test_a_youtube_sync_by_handle_then_by_numbers_and_its_history(
 
 
 def test_sync_all_fetches_five_platforms_in_one_write(
-    api: LocalStack, upstream: tuple[FakeRapidApi, str], user: str
+    api: LocalStack, module_rapidapi: tuple[FakeRapidApi, str], user: str
 ) -> None:
-    fake, _ = upstream
+    fake, _ = module_rapidapi
     handles = {platform: unique(platform, fake) for platform in PLATFORM_SPECS}
 
     reply = api.request(
@@ -144,9 +138,9 @@ def test_sync_all_fetches_five_platforms_in_one_write(
 
 
 def test_the_scheduled_sync_refreshes_a_linked_youtube_channel(
-    stack: LocalStack, upstream: tuple[FakeRapidApi, str], user: str
+    stack: LocalStack, module_rapidapi: tuple[FakeRapidApi, str], user: str
 ) -> None:
-    fake, url = upstream
+    fake, url = module_rapidapi
     handle = unique("youtube", fake)
     token = stack.token(user)
     reply = stack.request(
@@ -166,9 +160,9 @@ def test_the_scheduled_sync_refreshes_a_linked_youtube_channel(
 
 @pytest.mark.parametrize("platform", PLATFORM_SPECS)
 def test_social_fetch_answers_each_platform_and_a_second_ask_never_reaches_the_vendor(
-    platform: str, api: LocalStack, upstream: tuple[FakeRapidApi, str], user: str
+    platform: str, api: LocalStack, module_rapidapi: tuple[FakeRapidApi, str], user: str
 ) -> None:
-    fake, _ = upstream
+    fake, _ = module_rapidapi
     handle = unique(platform, fake)
     token = api.token(user)
 
@@ -214,9 +208,14 @@ def test_social_fetch_errors_come_in_the_app_s_shape(
     ids=["failure", "timeout"],
 )
 def test_social_fetch_upstream_failure_and_timeout(
-    reply: Reply, status: int, error: str, api: LocalStack, upstream: tuple[FakeRapidApi, str], user: str
+    reply: Reply,
+    status: int,
+    error: str,
+    api: LocalStack,
+    module_rapidapi: tuple[FakeRapidApi, str],
+    user: str,
 ) -> None:
-    fake, _ = upstream
+    fake, _ = module_rapidapi
     handle = unique("twitter", fake)
     fake.always("twitter", handle, reply)
 
@@ -232,10 +231,10 @@ def test_social_fetch_needs_a_token(api: LocalStack) -> None:
 def test_youtube_stops_at_the_daily_quota_with_a_retry_after_to_midnight_pacific(
     stack: LocalStack,
     extra_api: Callable[[dict[str, str]], LocalStack],
-    upstream: tuple[FakeRapidApi, str],
+    module_rapidapi: tuple[FakeRapidApi, str],
     user: str,
 ) -> None:
-    fake, url = upstream
+    fake, url = module_rapidapi
     # Given a budget with room for exactly one more fetch today (the counter is shared by every API)
     dynamodb = dynamodb_client(load_settings(stack.port, stack.dynamodb_port, stack.state_dir))
     counter = {"key": {"S": f"quota#youtube#{pacific_day(datetime.now(UTC))[0]}"}}

@@ -10,7 +10,7 @@ import base64
 import json
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -30,18 +30,11 @@ PROFILE = "/api/v1/profiles/me"
 
 
 @pytest.fixture(scope="module")
-def fake_rapidapi() -> Iterator[tuple[FakeRapidApi, str]]:
-    fake = FakeRapidApi()
-    with fake.serve() as url:
-        yield fake, url
-
-
-@pytest.fixture(scope="module")
 def guarded_api(
-    extra_api: Callable[[dict[str, str]], LocalStack], fake_rapidapi: tuple[FakeRapidApi, str]
+    extra_api: Callable[[dict[str, str]], LocalStack], module_rapidapi: tuple[FakeRapidApi, str]
 ) -> LocalStack:
     """An API with the template's 60 s cooldown, fetching from the fake RapidAPI."""
-    _, url = fake_rapidapi
+    _, url = module_rapidapi
     return extra_api(
         {"SYNC_COOLDOWN_SECONDS": "60", "RAPIDAPI_BASE_URL": url, "RAPIDAPI_KEY": "local-fake-key"}
     )
@@ -55,10 +48,10 @@ def assert_documented_refusal(status: int, body: bytes, expected: int = 400) -> 
 
 
 def test_ten_parallel_syncs_by_handle_fetch_once(
-    guarded_api: LocalStack, fake_rapidapi: tuple[FakeRapidApi, str], user: str
+    guarded_api: LocalStack, module_rapidapi: tuple[FakeRapidApi, str], user: str
 ) -> None:
     # Given a unique handle the fake answers with a recorded account
-    fake, _ = fake_rapidapi
+    fake, _ = module_rapidapi
     handle = f"h{abs(hash(user)) % 10**9}"
     fake.alias("tiktok", handle, "charlidamelio")
     token = guarded_api.token(user)
@@ -74,10 +67,10 @@ def test_ten_parallel_syncs_by_handle_fetch_once(
 
 
 def test_a_slow_drip_upstream_is_a_504_before_the_functions_timeout(
-    guarded_api: LocalStack, fake_rapidapi: tuple[FakeRapidApi, str], user: str
+    guarded_api: LocalStack, module_rapidapi: tuple[FakeRapidApi, str], user: str
 ) -> None:
     # Given RapidAPI sending one byte every 3 s
-    fake, _ = fake_rapidapi
+    fake, _ = module_rapidapi
     handle = f"drip{abs(hash(user)) % 10**9}"
     fake.always("tiktok", handle, Reply(200, fixture("tiktok", "charlidamelio"), drip_seconds=3))
     started = time.monotonic()

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-
-import pytest
 
 from tests.fake_rapidapi import FakeRapidApi
 from tests.integration.stack import LocalStack
@@ -21,14 +19,6 @@ PROFILE = "/api/v1/profiles/me"
 LINKED = "/api/v1/profiles/me/linked-accounts"
 SYNC = "/api/v1/profiles/social-sync"
 CHARLI_FOLLOWERS = 156_183_422
-
-
-@pytest.fixture
-def rapidapi() -> Iterator[tuple[FakeRapidApi, str]]:
-    """The fake RapidAPI, served on 127.0.0.1, and its URL."""
-    fake = FakeRapidApi()
-    with fake.serve() as url:
-        yield fake, url
 
 
 def fetching_api(extra_api: Callable[[dict[str, str]], LocalStack], url: str, **settings: str) -> LocalStack:

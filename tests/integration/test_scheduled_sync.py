@@ -11,10 +11,8 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
-
-import pytest
 
 from localrun.settings import REPO_ROOT
 from tests.fake_rapidapi import FakeRapidApi, Reply
@@ -27,14 +25,6 @@ PLAN_RATE = 20.0
 # More profiles measure throughput better; the default keeps `make test` quick.
 PROFILES = int(os.environ.get("SCHEDULED_SYNC_PROFILES", "12"))
 RECORDED = {"tiktok": "charlidamelio", "twitch": "ninja", "instagram": "nasa"}
-
-
-@pytest.fixture
-def rapidapi() -> Iterator[tuple[FakeRapidApi, str]]:
-    """The fake RapidAPI, served on 127.0.0.1, and its URL."""
-    fake = FakeRapidApi()
-    with fake.serve() as url:
-        yield fake, url
 
 
 def sync_now(stack: LocalStack, base_url: str) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pytest
@@ -11,31 +10,15 @@ from social_sync.deadline import Deadline
 from social_sync.errors import PlanExhausted
 from social_sync.quota import RATE_HEADROOM, SCHEDULE_LEASE, SharedQuota
 from social_sync.quota_store import DynamoQuotaStore
-from tests.fake_rapidapi import FakeRapidApi
+from tests.fake_rapidapi import FakeClock, FakeRapidApi
 from tests.unit.conftest import TABLE_NAME, FakeContext, http_event
 
-
-class FrozenClock:
-    """Wall-clock time that stands still, or moves only when a caller sleeps (`advance`)."""
-
-    def __init__(self, advance: bool = False) -> None:
-        self.now = 1_800_000_000.0
-        self.advance = advance
-        self.sleeps: list[float] = []
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        with self._lock:
-            self.sleeps.append(seconds)
-            if self.advance:
-                self.now += seconds
+# Wall-clock seconds (the quota's slots are epoch times in DynamoDB).
+WALL_CLOCK = 1_800_000_000.0
 
 
 def quota(
-    dynamodb: Any, clock: FrozenClock, caller: Any, per_second: float = 10, reserve: float = 0.5
+    dynamodb: Any, clock: FakeClock, caller: Any, per_second: float = 10, reserve: float = 0.5
 ) -> SharedQuota:
     return SharedQuota(
         DynamoQuotaStore(dynamodb, TABLE_NAME),
@@ -52,7 +35,7 @@ def test_every_container_gets_its_own_evenly_spaced_slot(dynamodb: Any) -> None:
     # Given 30 callers in 3 "containers" (quota objects) asking at the same instant (moto serializes
     # nothing, so they ask in turn here; tests/integration/test_hostile_upstreams.py races them on
     # DynamoDB Local)
-    clock = FrozenClock()
+    clock = FakeClock(WALL_CLOCK, advance=False)
     containers = [quota(dynamodb, clock, "schedule") for _ in range(3)]
     for n in range(30):
         containers[n % 3].wait(Deadline.within(60))
@@ -69,7 +52,7 @@ def test_every_container_gets_its_own_evenly_spaced_slot(dynamodb: Any) -> None:
 
 def test_the_http_routes_never_use_the_share_kept_for_the_schedule(dynamodb: Any) -> None:
     # Given half the plan kept for the schedule
-    clock = FrozenClock(advance=True)
+    clock = FakeClock(WALL_CLOCK)
     http = quota(dynamodb, clock, "http", reserve=0.5)
     started = clock.now
 
@@ -85,7 +68,7 @@ def test_the_http_routes_never_use_the_share_kept_for_the_schedule(dynamodb: Any
 
 
 def test_the_schedule_uses_what_the_http_routes_leave(dynamodb: Any) -> None:
-    clock = FrozenClock()
+    clock = FakeClock(WALL_CLOCK, advance=False)
     http, schedule = quota(dynamodb, clock, "http"), quota(dynamodb, clock, "schedule")
     http.wait(Deadline.within(60))
     for _ in range(3):
@@ -97,7 +80,7 @@ def test_the_schedule_uses_what_the_http_routes_leave(dynamodb: Any) -> None:
 
 def test_a_slot_after_the_deadline_is_not_taken(dynamodb: Any) -> None:
     # Given a sequence booked 1 s ahead (slots 1 s apart)
-    clock = FrozenClock()
+    clock = FakeClock(WALL_CLOCK, advance=False)
     schedule = quota(dynamodb, clock, "http", per_second=1 / RATE_HEADROOM, reserve=0)
     schedule.wait(Deadline.within(60))
     schedule.wait(Deadline.within(60))
@@ -113,7 +96,7 @@ def test_a_slot_after_the_deadline_is_not_taken(dynamodb: Any) -> None:
 
 
 def test_a_leased_slot_past_the_deadline_is_kept_for_the_next_caller(dynamodb: Any) -> None:
-    clock = FrozenClock()
+    clock = FakeClock(WALL_CLOCK, advance=False)
     schedule = quota(dynamodb, clock, "schedule", per_second=1 / RATE_HEADROOM)
     schedule.wait(Deadline.within(60))  # leases slots 0..3 s, uses 0
     with pytest.raises(PlanExhausted):
@@ -123,7 +106,7 @@ def test_a_leased_slot_past_the_deadline_is_kept_for_the_next_caller(dynamodb: A
 
 
 def test_a_vendors_retry_after_holds_every_container_off(dynamodb: Any) -> None:
-    clock = FrozenClock()
+    clock = FakeClock(WALL_CLOCK, advance=False)
     first, other = quota(dynamodb, clock, "schedule"), quota(dynamodb, clock, "http")
     first.hold_off(3)
     other.wait(Deadline.within(60))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import email.utils
 import io
 import logging
-import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,33 +25,9 @@ from social_sync.rapidapi import (
     retry_after_seconds,
 )
 from social_sync.settings import Settings
-from tests.fake_rapidapi import FakeRapidApi, Reply, fixture, pacer
+from tests.fake_rapidapi import FakeClock, FakeRapidApi, Reply, fixture, pacer
 
 KEY = "test-key-3f9a7c"
-
-
-class Clock:
-    """Monotonic time that only moves when someone sleeps (or a request times out)."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        # The client's own waits (backoff, Retry-After), apart from the rate limiter's spacing.
-        self.sleeps: list[float] = []
-        self.limiter_sleeps: list[float] = []
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        with self._lock:
-            self.sleeps.append(seconds)
-            self.now += seconds
-
-    def limiter_sleep(self, seconds: float) -> None:
-        with self._lock:
-            self.limiter_sleeps.append(seconds)
-            self.now += seconds
 
 
 def settings(**overrides: Any) -> Settings:
@@ -66,11 +41,11 @@ def fake() -> FakeRapidApi:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> FakeClock:
+    return FakeClock()
 
 
-def timing_transport(fake: FakeRapidApi, clock: Clock, read_timeout: float = 5.0) -> httpx.MockTransport:
+def timing_transport(fake: FakeRapidApi, clock: FakeClock, read_timeout: float = 5.0) -> httpx.MockTransport:
     """The fake as a transport on which a timeout costs the request's read timeout on the clock."""
     inner = fake.transport
 
@@ -86,7 +61,7 @@ def timing_transport(fake: FakeRapidApi, clock: Clock, read_timeout: float = 5.0
 
 def make_client(
     fake: FakeRapidApi,
-    clock: Clock,
+    clock: FakeClock,
     policy: RetryPolicy = INTERACTIVE,
     key: RapidApiKey | None = None,
     **overrides: Any,
@@ -142,7 +117,7 @@ def test_a_fetch_is_one_get_on_the_fixed_host_and_path_with_the_rapidapi_headers
     ],
 )
 def test_each_platform_asks_its_own_endpoint(
-    fake: FakeRapidApi, clock: Clock, platform: Any, handle: str, host: str, path: str
+    fake: FakeRapidApi, clock: FakeClock, platform: Any, handle: str, host: str, path: str
 ) -> None:
     account = make_client(fake, clock).fetch_account(platform, handle)
 
@@ -172,7 +147,7 @@ def test_the_endpoint_is_configuration_and_a_base_url_redirects_every_request() 
     assert seen[0].headers["x-rapidapi-host"] == "twitch-other.p.rapidapi.com"
 
 
-def test_a_429_waits_exactly_its_retry_after_then_succeeds(fake: FakeRapidApi, clock: Clock) -> None:
+def test_a_429_waits_exactly_its_retry_after_then_succeeds(fake: FakeRapidApi, clock: FakeClock) -> None:
     fake.script(
         "tiktok", "charlidamelio", Reply(429, b'{"message":"Too many requests"}', {"retry-after": "1"})
     )
@@ -186,7 +161,7 @@ def test_a_429_waits_exactly_its_retry_after_then_succeeds(fake: FakeRapidApi, c
     assert clock.sleeps == []
 
 
-def test_a_retry_after_as_an_http_date_is_honored(fake: FakeRapidApi, clock: Clock) -> None:
+def test_a_retry_after_as_an_http_date_is_honored(fake: FakeRapidApi, clock: FakeClock) -> None:
     later = email.utils.format_datetime(datetime.now(UTC) + timedelta(seconds=2), usegmt=True)
     fake.script("twitch", "ninja", Reply(503, b"", {"retry-after": later}))
 
@@ -197,7 +172,9 @@ def test_a_retry_after_as_an_http_date_is_honored(fake: FakeRapidApi, clock: Clo
     assert 0.5 <= wait <= 2.0
 
 
-def test_a_retry_after_longer_than_the_policy_allows_fails_at_once(fake: FakeRapidApi, clock: Clock) -> None:
+def test_a_retry_after_longer_than_the_policy_allows_fails_at_once(
+    fake: FakeRapidApi, clock: FakeClock
+) -> None:
     fake.always("tiktok", "charlidamelio", Reply(429, b"{}", {"retry-after": "60"}))
 
     with pytest.raises(RapidApiUnavailable, match="failing"):
@@ -207,7 +184,7 @@ def test_a_retry_after_longer_than_the_policy_allows_fails_at_once(fake: FakeRap
     assert clock.sleeps == []
 
 
-def test_server_errors_are_retried_with_jittered_backoff(fake: FakeRapidApi, clock: Clock) -> None:
+def test_server_errors_are_retried_with_jittered_backoff(fake: FakeRapidApi, clock: FakeClock) -> None:
     fake.script("instagram", "nasa", Reply(502), Reply(500))
 
     account = make_client(fake, clock).fetch_account("instagram", "nasa")
@@ -218,7 +195,9 @@ def test_server_errors_are_retried_with_jittered_backoff(fake: FakeRapidApi, clo
     assert all(0 <= wait <= ceiling for wait, ceiling in zip(clock.sleeps, ceilings, strict=True))
 
 
-def test_a_failing_rapidapi_is_given_up_after_the_policys_attempts(fake: FakeRapidApi, clock: Clock) -> None:
+def test_a_failing_rapidapi_is_given_up_after_the_policys_attempts(
+    fake: FakeRapidApi, clock: FakeClock
+) -> None:
     fake.always("twitter", "nasa", Reply(503))
 
     with pytest.raises(RapidApiUnavailable):
@@ -227,7 +206,9 @@ def test_a_failing_rapidapi_is_given_up_after_the_policys_attempts(fake: FakeRap
     assert fake.count() == INTERACTIVE.attempts
 
 
-def test_a_timeout_is_504_material_and_not_retried_past_the_budget(fake: FakeRapidApi, clock: Clock) -> None:
+def test_a_timeout_is_504_material_and_not_retried_past_the_budget(
+    fake: FakeRapidApi, clock: FakeClock
+) -> None:
     fake.always("tiktok", "charlidamelio", Reply(timeout=True))
 
     started = clock.now
@@ -239,7 +220,9 @@ def test_a_timeout_is_504_material_and_not_retried_past_the_budget(fake: FakeRap
     assert clock.now - started <= INTERACTIVE.budget
 
 
-def test_the_background_policy_retries_timeouts_within_its_budget(fake: FakeRapidApi, clock: Clock) -> None:
+def test_the_background_policy_retries_timeouts_within_its_budget(
+    fake: FakeRapidApi, clock: FakeClock
+) -> None:
     fake.script("tiktok", "charlidamelio", Reply(timeout=True), Reply(timeout=True))
 
     account = make_client(fake, clock, policy=BACKGROUND).fetch_account("tiktok", "charlidamelio")
@@ -258,7 +241,7 @@ GARBAGE = {
 
 @pytest.mark.parametrize("body", GARBAGE.values(), ids=GARBAGE.keys())
 def test_a_200_that_is_not_json_is_unavailable_and_not_retried(
-    fake: FakeRapidApi, clock: Clock, body: bytes
+    fake: FakeRapidApi, clock: FakeClock, body: bytes
 ) -> None:
     fake.always("tiktok", "charlidamelio", Reply(200, body))
 
@@ -268,26 +251,26 @@ def test_a_200_that_is_not_json_is_unavailable_and_not_retried(
     assert fake.count() == 1
 
 
-def test_an_endless_answer_is_cut_off(fake: FakeRapidApi, clock: Clock) -> None:
+def test_an_endless_answer_is_cut_off(fake: FakeRapidApi, clock: FakeClock) -> None:
     fake.always("tiktok", "charlidamelio", Reply(200, b" " * (rapidapi.MAX_PAYLOAD_BYTES + 1)))
 
     with pytest.raises(RapidApiUnavailable, match="too large"):
         make_client(fake, clock).fetch_account("tiktok", "charlidamelio")
 
 
-def test_a_404_is_account_not_found(fake: FakeRapidApi, clock: Clock) -> None:
+def test_a_404_is_account_not_found(fake: FakeRapidApi, clock: FakeClock) -> None:
     fake.always("twitter", "ghost", Reply(404, b'{"message":"User not found"}'))
 
     with pytest.raises(AccountNotFound):
         make_client(fake, clock).fetch_account("twitter", "ghost")
 
 
-def test_a_not_found_payload_is_account_not_found(fake: FakeRapidApi, clock: Clock) -> None:
+def test_a_not_found_payload_is_account_not_found(fake: FakeRapidApi, clock: FakeClock) -> None:
     with pytest.raises(AccountNotFound):
         make_client(fake, clock).fetch_account("tiktok", "nobody-has-this-handle")
 
 
-def test_other_client_errors_are_not_retried(fake: FakeRapidApi, clock: Clock) -> None:
+def test_other_client_errors_are_not_retried(fake: FakeRapidApi, clock: FakeClock) -> None:
     fake.always("twitch", "ninja", Reply(400, b'{"message":"bad request"}'))
 
     with pytest.raises(RapidApiUnavailable, match="400"):
@@ -311,7 +294,7 @@ class RotatingKey(RapidApiKey):
         return "new-key" if refresh else "stale-key"
 
 
-def test_a_refused_key_is_read_again_once_then_given_up(fake: FakeRapidApi, clock: Clock) -> None:
+def test_a_refused_key_is_read_again_once_then_given_up(fake: FakeRapidApi, clock: FakeClock) -> None:
     key = RotatingKey()
     fake.always("tiktok", "charlidamelio", Reply(403, b'{"message":"You are not subscribed to this API."}'))
 
@@ -322,7 +305,7 @@ def test_a_refused_key_is_read_again_once_then_given_up(fake: FakeRapidApi, cloc
     assert [request.key for request in fake.requests] == ["stale-key", "new-key"]
 
 
-def test_a_local_key_that_is_refused_is_not_tried_twice(fake: FakeRapidApi, clock: Clock) -> None:
+def test_a_local_key_that_is_refused_is_not_tried_twice(fake: FakeRapidApi, clock: FakeClock) -> None:
     fake.always("tiktok", "charlidamelio", Reply(401))
 
     with pytest.raises(RapidApiUnavailable):
@@ -344,7 +327,7 @@ def logged() -> Iterator[io.StringIO]:
 
 
 def test_neither_the_key_nor_the_handle_is_ever_logged(
-    fake: FakeRapidApi, clock: Clock, logged: io.StringIO
+    fake: FakeRapidApi, clock: FakeClock, logged: io.StringIO
 ) -> None:
     fake.always("tiktok", "secret-handle", Reply(503, b"", {"retry-after": "0"}))
 
