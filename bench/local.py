@@ -26,10 +26,10 @@ from pathlib import Path
 from localrun import aws_services
 from localrun.dynamodb import DynamoDBLocal, dynamodb_client, ensure_tables
 from localrun.issuer import LocalIssuer
+from localrun.parameters import template_resolver
 from localrun.runtime import function_environment
 from localrun.server import LocalApi, serve
 from localrun.settings import LOCAL_AUDIENCE, REPO_ROOT, LocalSettings, load_settings
-from localrun.stack import template_resolver
 from localrun.template import SamTemplate
 
 

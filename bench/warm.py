@@ -277,8 +277,8 @@ def measure(runs: int, requests: int) -> dict[str, list[RunResult]]:
     """`runs` processes of each kind, alternating, against one DynamoDB Local."""
     # Only the parent reads the template and runs the local AWS; the measured processes stay lean.
     from bench.local import environment_of, local_aws
+    from localrun.parameters import template_resolver
     from localrun.runtime import AWS_VARIABLES_TO_DROP, new_context
-    from localrun.stack import template_resolver
     from localrun.template import SamTemplate
 
     results: dict[str, list[RunResult]] = {"handler": [], "floor": []}

@@ -9,9 +9,10 @@ from pathlib import Path
 from localrun.dynamodb import DynamoDBLocalError
 from localrun.invoke import invoke
 from localrun.issuer import LocalIssuer
+from localrun.parameters import accepts_app_tokens
 from localrun.settings import LOCAL_AUDIENCE, load_settings
 from localrun.shared_secret import APP_TOKEN_TTL_SECONDS, local_secret, mint_app_token
-from localrun.stack import accepts_app_tokens, run
+from localrun.stack import run
 from localrun.template import SamTemplate, TemplateError
 
 

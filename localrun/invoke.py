@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from localrun.dynamodb import DynamoDBLocalError, dynamodb_client, ensure_tables, is_serving
+from localrun.parameters import template_resolver
 from localrun.runtime import function_environment, load_handler, new_context
 from localrun.settings import LocalSettings
 from localrun.shared_secret import with_local_secret
-from localrun.stack import template_resolver
 from localrun.template import SamTemplate, TemplateError
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import time
 import uuid
 from pathlib import Path
@@ -19,6 +18,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
+
+from localrun.state_files import write_once
 
 KEY_FILE = "signing-key.pem"
 
@@ -94,22 +95,3 @@ def load_or_create_key(path: Path) -> rsa.RSAPrivateKey:
     if not isinstance(loaded, rsa.RSAPrivateKey):
         raise ValueError(f"{path} does not hold an RSA private key")
     return loaded
-
-
-def write_once(path: Path, content: bytes) -> None:
-    """Create `path` readable only by its owner, holding `content`, unless it exists already.
-
-    Written aside, then linked into place: two commands starting at once (`make run` and
-    `make token`) end up sharing one file, and never read a half-written one.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as file:
-        file.write(content)
-    try:
-        os.link(temporary, path)
-    except FileExistsError:
-        pass
-    finally:
-        temporary.unlink()

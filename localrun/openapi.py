@@ -20,7 +20,6 @@ import sys
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -28,6 +27,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_json_schema
 from pydantic_core import core_schema
 
+from localrun.parameters import template_resolver
+from localrun.runtime import add_layers_to_path
 from localrun.settings import REPO_ROOT, load_settings
 from localrun.template import RouteSpec, SamTemplate
 
@@ -102,9 +103,7 @@ class WireJsonSchema(GenerateJsonSchema):
 def load_layer_models(template: SamTemplate) -> ModuleType:
     """social_sync.models, imported from the layer folder the template's functions use (as Lambda does)."""
     for function in template.functions().values():
-        for layer_dir in function.layer_dirs:
-            if str(layer_dir) not in sys.path:
-                sys.path.insert(0, str(layer_dir))
+        add_layers_to_path(function)
     from social_sync import models
 
     return models
@@ -714,9 +713,6 @@ def template_routes(template: SamTemplate) -> list[RouteSpec]:
 
     DocsFunction's routes (the docs page, its assets, this document) are not operations of the API.
     """
-    # Imported here: localrun.stack imports the server, which serves this document.
-    from localrun.stack import template_resolver
-
     # Routes do not depend on ports or folders; fixed ones keep the environment out of the document.
     settings = load_settings(port=3000, dynamodb_port=8000, state_dir=REPO_ROOT / ".local")
     routes = template.routes(template_resolver(template, settings))
@@ -826,12 +822,6 @@ def build_document(template_path: Path = REPO_ROOT / "template.yaml") -> dict[st
 def render(document: Mapping[str, Any]) -> str:
     """The document as it is committed: indented JSON with a final newline."""
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-
-
-@cache
-def published_document() -> dict[str, Any]:
-    """The document the local API serves, generated once per process."""
-    return build_document()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,6 +15,8 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from localrun import aws_services
@@ -94,22 +96,32 @@ def apply_environment(environment: Mapping[str, str]) -> None:
     os.environ.update(environment)
 
 
+def add_layers_to_path(function: FunctionSpec) -> None:
+    """Put `function`'s layer folders first on sys.path, as Lambda puts its layers' /opt/python."""
+    for layer_dir in function.layer_dirs:
+        if str(layer_dir) not in sys.path:
+            sys.path.insert(0, str(layer_dir))
+
+
+def import_file(path: Path, module_name: str) -> ModuleType:
+    """Import the Python file at `path` as a module named `module_name` (every function's is app.py)."""
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 def load_handler(function: FunctionSpec, environment: Mapping[str, str]) -> Handler:
     """Import `function`'s handler module under a unique name with its environment applied.
 
     The environment stays applied after the import: a handler may also read it per request.
     """
-    for layer_dir in function.layer_dirs:
-        if str(layer_dir) not in sys.path:
-            sys.path.insert(0, str(layer_dir))
+    add_layers_to_path(function)
     apply_environment(environment)
-    module_name = f"localrun_function_{function.logical_id}"
-    spec = importlib.util.spec_from_file_location(module_name, function.handler_file)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"{function.logical_id}: cannot load {function.handler_file}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
+    module = import_file(function.handler_file, f"localrun_function_{function.logical_id}")
     handler = getattr(module, function.handler_name, None)
     if not callable(handler):
         raise ImportError(

@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote
 
-from localrun import aws_services, openapi, upstream
+from localrun import aws_services, upstream
 from localrun.authorizer import Forbidden, JwtAuthorizer, Unauthorized
 from localrun.events import HttpRequest, build_http_api_event
 from localrun.issuer import LocalIssuer
@@ -111,6 +111,7 @@ class LocalApi:
         port: int,
         log: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True),
         aws_access_key_id: str | None = None,
+        documents: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         self.routes = list(routes)
         self.router = Router(routes)
@@ -124,6 +125,8 @@ class LocalApi:
         self.log = log
         # The key id the local functions sign AWS calls with; without one, /__aws answers nobody.
         self.aws_access_key_id = aws_access_key_id
+        # Path -> a JSON document served on GET without a token, before any route (the OpenAPI document).
+        self.documents = dict(documents or {})
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         """Answer one request as API Gateway and Lambda together would."""
@@ -142,9 +145,8 @@ class LocalApi:
             return json_response(self.issuer.jwks())
         if request.method == "GET" and request.raw_path == f"{ISSUER_PATH}/.well-known/openid-configuration":
             return json_response(self.issuer.openid_configuration())
-        if request.method == "GET" and request.raw_path == openapi.OPENAPI_PATH:
-            # The API's own description, public like the issuer's documents (not a template route).
-            return json_response(openapi.published_document())
+        if request.method == "GET" and request.raw_path in self.documents:
+            return json_response(self.documents[request.raw_path])
         matched = self.router.match(request.method, unquote(request.raw_path))
         if matched is None:
             return gateway_error(404, "Not Found")

@@ -13,9 +13,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-import jwt
-
-from localrun.issuer import write_once
+from localrun.state_files import write_once
 
 SECRET_FILE = "jwt-secret"  # noqa: S105 - the name of the file, not a secret
 # The app's backend signs with jsonwebtoken's expiresIn "3d".
@@ -43,6 +41,9 @@ def with_local_secret(environment: Mapping[str, str], state_dir: Path) -> dict[s
 
 def mint_app_token(secret: str, user: str, ttl_seconds: int = APP_TOKEN_TTL_SECONDS) -> str:
     """A token like the app's backend signs for `user` (its email made up from the id)."""
+    # Imported here: `make invoke` and `make sync-now` read the secret and never mint a token.
+    import jwt
+
     now = int(time.time())
     claims = {"userId": user, "email": f"{user}@example.com", "iat": now, "exp": now + ttl_seconds}
     return jwt.encode(claims, secret, algorithm="HS256")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from localrun import aws_services
@@ -13,70 +13,36 @@ from localrun.authorizer import JwtAuthorizer
 from localrun.dynamodb import dynamodb_client, ensure_tables, running_dynamodb_local
 from localrun.issuer import LocalIssuer
 from localrun.lambda_authorizer import LambdaAuthorizer
+from localrun.openapi import OPENAPI_PATH, UndocumentedRoute, build_document
+from localrun.parameters import template_resolver
 from localrun.runtime import Handler, function_environment, load_handler
 from localrun.server import LocalApi, serve
-from localrun.settings import API_PARAMETER_VARIABLES, LOCAL_AUDIENCE, REPO_ROOT, LocalSettings
+from localrun.settings import LOCAL_AUDIENCE, REPO_ROOT, LocalSettings
 from localrun.shared_secret import SECRET_FILE, with_local_secret
-from localrun.template import JwtAuthorizerSpec, LambdaAuthorizerSpec, Resolver, SamTemplate, TemplateError
+from localrun.template import LambdaAuthorizerSpec, SamTemplate, TemplateError
 
 
-def local_parameter_values(template: SamTemplate, settings: LocalSettings) -> dict[str, str]:
-    """Local values for Parameters: the API's own from the environment (AUTH_MODE, CORS_ALLOW_ORIGINS,
-    UPSTREAM_API_URL, AUTHORIZER_CACHE_SECONDS), and, while a JWT authorizer guards the routes, the
-    local issuer and audience for the Parameters it reads.
+def api_documents(settings: LocalSettings) -> dict[str, Mapping[str, Any]]:
+    """What the local API serves besides the template's routes: the OpenAPI document, generated from
+    the template and the layer's models as they are now (without a token, like the issuer's documents).
 
-    Those have no value of their own (each deployment names its identity provider), and locally the
-    only identity provider is the local issuer.
+    While a route has no description yet, the DocsFunction route serves the committed openapi.json.
     """
-    parameters = template.data.get("Parameters", {})
-    values = {
-        name: os.environ[variable]
-        for name, variable in API_PARAMETER_VARIABLES.items()
-        if name in parameters and os.environ.get(variable)
-    }
-    routes = template.routes(template.resolver(settings.region, values))
-    if not any(isinstance(route.authorizer, JwtAuthorizerSpec) for route in routes):
-        return values
-    for config in _jwt_configurations(template.data.get("Resources", {})):
-        for key, value in (("issuer", settings.issuer_url), ("audience", LOCAL_AUDIENCE)):
-            reference = config.get(key)
-            if isinstance(reference, Mapping) and reference.get("Ref") in parameters:
-                values[reference["Ref"]] = value
-    return values
+    try:
+        return {OPENAPI_PATH: build_document(settings.template_path)}
+    except UndocumentedRoute as error:
+        print(f"warning: {error}; serving the committed openapi.json until `make openapi`", flush=True)
+        return {}
 
 
-# Parameters whose local value differs from the deployed default: the local API serves its docs page.
-LOCAL_PARAMETERS = {"ServeApiDocs": "true"}
-
-
-def _jwt_configurations(node: Any) -> Iterator[Mapping[str, Any]]:
-    """Every JWT authorizer configuration in `node`: SAM's JwtConfiguration, OpenAPI's jwtConfiguration."""
-    if isinstance(node, Mapping):
-        for key, value in node.items():
-            if key in ("JwtConfiguration", "jwtConfiguration") and isinstance(value, Mapping):
-                yield value
-            else:
-                yield from _jwt_configurations(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _jwt_configurations(item)
-
-
-def accepts_app_tokens(template: SamTemplate, settings: LocalSettings) -> bool:
-    """Whether the routes in force are guarded by a Lambda authorizer (AuthMode shared-secret)."""
-    routes = template.routes(template_resolver(template, settings))
-    return any(isinstance(route.authorizer, LambdaAuthorizerSpec) for route in routes)
-
-
-def template_resolver(template: SamTemplate, settings: LocalSettings) -> Resolver:
-    """The resolver every local command uses, so they all see the same names and values."""
-    return template.resolver(
-        settings.region, {**LOCAL_PARAMETERS, **local_parameter_values(template, settings)}
-    )
-
-
-def build_local_api(settings: LocalSettings, template: SamTemplate, log: Any = print) -> LocalApi:
-    """The local API for the template: every HttpApi route, its authorizer, and its loaded handler."""
+def build_local_api(
+    settings: LocalSettings,
+    template: SamTemplate,
+    documents: Mapping[str, Mapping[str, Any]],
+    log: Any = print,
+) -> LocalApi:
+    """The local API for the template: every HttpApi route, its authorizer, and its loaded handler, and
+    `documents` (path -> JSON document) served as they are."""
     resolver = template_resolver(template, settings)
     issuer = LocalIssuer.load_or_create(settings.issuer_dir, settings.issuer_url, LOCAL_AUDIENCE)
     routes = template.routes(resolver)
@@ -120,6 +86,7 @@ def build_local_api(settings: LocalSettings, template: SamTemplate, log: Any = p
         region=settings.region,
         port=settings.port,
         aws_access_key_id=aws_services.local_access_key_id(settings.state_dir),
+        documents=documents,
     )
 
 
@@ -139,7 +106,7 @@ def run(settings: LocalSettings) -> None:
             ensure_tables(dynamodb_client(settings), template.tables(template_resolver(template, settings)))
             # Read before the functions' environments are applied to this process's.
             secret_given = bool(os.environ.get("JWT_SECRET"))
-            api = build_local_api(settings, template)
+            api = build_local_api(settings, template, api_documents(settings))
             server = serve(api, settings.port)
             _print_banner(settings, api, secret_given)
             try:

@@ -25,9 +25,15 @@ from pathlib import Path
 from typing import Any
 
 from localrun.dynamodb import DynamoDBLocalError, dynamodb_client, ensure_tables, is_serving
-from localrun.runtime import apply_environment, function_environment, load_handler, new_context
+from localrun.parameters import template_resolver
+from localrun.runtime import (
+    add_layers_to_path,
+    apply_environment,
+    function_environment,
+    load_handler,
+    new_context,
+)
 from localrun.settings import LOCAL_ACCOUNT_ID, LocalSettings, load_settings
-from localrun.stack import template_resolver
 from localrun.template import Resolver, SamTemplate, TemplateError
 
 DISPATCHER = "ScheduledSyncFunction"
@@ -136,9 +142,7 @@ def sync_now(settings: LocalSettings) -> dict[str, Any]:
     # The dispatcher: the function's own code and environment, with the queue swapped for a list.
     dispatcher_spec = functions[DISPATCHER]
     apply_environment(function_environment(resolver.environment(dispatcher_spec), settings) | extra)
-    for layer in dispatcher_spec.layer_dirs:
-        if str(layer) not in sys.path:
-            sys.path.insert(0, str(layer))
+    add_layers_to_path(dispatcher_spec)
     from social_sync.jobs import RefreshMessage, dispatcher
 
     queue = CollectedQueue()

@@ -18,7 +18,6 @@ from cfnlint.decode import decode  # type: ignore[import-untyped]
 
 from localrun.settings import LOCAL_ACCOUNT_ID
 
-IMPLICIT_HTTP_API = "ServerlessHttpApi"
 # What `!Ref AWS::NoValue` resolves to: the property that holds it is dropped, as CloudFormation does.
 NO_VALUE = object()
 
@@ -34,7 +33,6 @@ class FunctionSpec:
     logical_id: str
     code_dir: Path
     handler: str
-    runtime: str
     memory_mb: int
     timeout_seconds: int
     layer_dirs: tuple[Path, ...]
@@ -269,7 +267,6 @@ class SamTemplate:
         template, problems = decode(str(path))
         if template is None:
             raise TemplateError(f"cannot read {path}: {'; '.join(str(p) for p in problems)}")
-        self.path = path
         self.root = path.parent
         self.data: Mapping[str, Any] = template
 
@@ -305,7 +302,6 @@ class SamTemplate:
                 logical_id=logical_id,
                 code_dir=(self.root / code_uri).resolve(),
                 handler=str(merged.get("Handler", "")),
-                runtime=str(merged.get("Runtime", "")),
                 memory_mb=int(merged.get("MemorySize", 128)),
                 timeout_seconds=int(merged.get("Timeout", 3)),
                 layer_dirs=tuple(self._layer_dir(logical_id, layer) for layer in layers),

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from cfnlint.decode import decode
+
+from localrun.runtime import import_file
+from localrun.template import FunctionSpec, SamTemplate
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
@@ -40,17 +42,20 @@ def table_definition(logical_id: str = "ProfilesTable") -> dict[str, Any]:
     return {key: props[key] for key in keys if key in props}
 
 
+@cache
+def functions() -> dict[str, FunctionSpec]:
+    """Every function of the template, as localrun reads them (code folder, handler file, layers)."""
+    return SamTemplate(TEMPLATE).functions()
+
+
 def load_function(logical_id: str) -> ModuleType:
-    """Import a function's app.py under a name of its own (every function's module is called app)."""
-    code_uri = template()["Resources"][logical_id]["Properties"]["CodeUri"]
-    return load_module(ROOT / code_uri / "app.py", f"function_{logical_id}")
+    """Import a function's handler module under a name of its own, with localrun's loader.
+
+    The test's own environment stays as it is (localrun's load_handler would apply the template's).
+    """
+    return load_module(functions()[logical_id].handler_file, f"function_{logical_id}")
 
 
 def load_module(path: Path, name: str) -> ModuleType:
     """Import the Python file at `path` as a module called `name`."""
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return import_file(path, name)

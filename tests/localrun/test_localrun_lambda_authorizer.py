@@ -18,7 +18,7 @@ SPEC = LambdaAuthorizerSpec("SharedSecretAuthorizer", "Auth", "authorization", t
 
 
 def function(logical_id: str) -> FunctionSpec:
-    return FunctionSpec(logical_id, Path("."), "app.lambda_handler", "python3.13", 512, 10, (), {})
+    return FunctionSpec(logical_id, Path("."), "app.lambda_handler", 512, 10, (), {})
 
 
 class Authorizer:

@@ -23,7 +23,7 @@ def make_function(root: Path, logical_id: str) -> FunctionSpec:
     code_dir = root / logical_id
     code_dir.mkdir()
     (code_dir / "app.py").write_text(APP)
-    return FunctionSpec(logical_id, code_dir, "app.lambda_handler", "python3.13", 128, 3, (), {})
+    return FunctionSpec(logical_id, code_dir, "app.lambda_handler", 128, 3, (), {})
 
 
 def test_two_functions_named_app_load_side_by_side_with_their_environment(

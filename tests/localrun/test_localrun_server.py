@@ -19,7 +19,7 @@ AUTH = JwtAuthorizerSpec("Jwt", ISSUER_URL, ("social-sync-local",), "authorizati
 
 
 def function(logical_id: str) -> FunctionSpec:
-    return FunctionSpec(logical_id, Path("."), "app.lambda_handler", "python3.13", 512, 10, (), {})
+    return FunctionSpec(logical_id, Path("."), "app.lambda_handler", 512, 10, (), {})
 
 
 class Recorder:

@@ -8,9 +8,9 @@ import pytest
 
 from localrun.dynamodb import create_table_request
 from localrun.openapi import DOCS_FUNCTION
+from localrun.parameters import local_parameter_values, template_resolver
 from localrun.runtime import function_environment
 from localrun.settings import API_PARAMETER_VARIABLES, REPO_ROOT, LocalSettings
-from localrun.stack import local_parameter_values, template_resolver
 from localrun.template import JwtAuthorizerSpec, LambdaAuthorizerSpec, Resolver, SamTemplate, TemplateError
 
 

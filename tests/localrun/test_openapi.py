@@ -217,10 +217,14 @@ def test_the_history_query_is_documented_as_query_parameters(document: dict[str,
     assert parameters["from"]["schema"] == {"format": "date-time", "type": "string"}
 
 
-def test_the_local_api_serves_the_document_without_a_token(tmp_path: Path) -> None:
-    # Given the local API (no routes needed: the document is not behind the authorizer)
+def test_the_local_api_serves_the_document_without_a_token(tmp_path: Path, document: dict[str, Any]) -> None:
+    # Given the local API given the document, as `make run` gives it (no routes needed: the document
+    # is not behind the authorizer)
     issuer = LocalIssuer.load_or_create(tmp_path, "http://127.0.0.1:3000/local-issuer", "social-sync-local")
-    api = LocalApi([], {}, {}, {}, issuer, None, "us-east-1", 3000, log=lambda line: None)
+    documents = {OPENAPI_PATH: document}
+    api = LocalApi(
+        [], {}, {}, {}, issuer, None, "us-east-1", 3000, log=lambda line: None, documents=documents
+    )
 
     # When the document is asked for with no Authorization header
     response = api.handle(HttpRequest("GET", OPENAPI_PATH, "", [], b"", "127.0.0.1"))
