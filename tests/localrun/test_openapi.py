@@ -11,6 +11,7 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 from pydantic import BaseModel, ValidationError
 
+from localrun import stack
 from localrun.events import HttpRequest
 from localrun.issuer import LocalIssuer
 from localrun.openapi import (
@@ -22,7 +23,7 @@ from localrun.openapi import (
     template_routes,
 )
 from localrun.server import LocalApi
-from localrun.settings import REPO_ROOT
+from localrun.settings import REPO_ROOT, load_settings
 from localrun.template import SamTemplate
 from social_sync import models
 
@@ -233,6 +234,28 @@ def test_the_local_api_serves_the_document_without_a_token(tmp_path: Path, docum
     assert response.status == 200
     assert ("content-type", "application/json") in response.headers
     assert json.loads(response.body) == json.loads(DOCUMENT_FILE.read_text())
+
+
+def test_make_run_hands_the_generated_document_to_the_local_api_or_says_why_not(
+    document: dict[str, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    settings = load_settings(port=3000, dynamodb_port=8000, state_dir=tmp_path)
+    # Given the template as it is, `make run` serves the document generated from it
+    assert stack.api_documents(settings) == {OPENAPI_PATH: document}
+
+    # Given a route the generator has no description of yet
+    def undocumented(template_path: Path) -> dict[str, Any]:
+        raise UndocumentedRoute("template.yaml declares routes the document does not describe: GET /x")
+
+    monkeypatch.setattr(stack, "build_document", undocumented)
+
+    # Then `make run` still starts, without a generated document (DocsFunction's route serves the committed
+    # openapi.json), and says why
+    assert stack.api_documents(settings) == {}
+    assert "GET /x" in capsys.readouterr().out
 
 
 def examples(document: dict[str, Any]) -> list[tuple[str, dict[str, Any], Any]]:
