@@ -8,8 +8,9 @@ the handlers validate and serialize with (JSON Schema by alias), so they cannot 
     python -m localrun.openapi           # writes openapi.json at the repository root (make openapi)
     python -m localrun.openapi --check   # exit 1 when the committed openapi.json is stale
 
-The local API serves the document at GET /api/v1/openapi.json (no token needed). Nothing here is
-deployed: the functions never import this module.
+`make run` (localrun.stack) hands the document to the local API, which serves it at
+GET /api/v1/openapi.json (no token needed); the emulator itself never imports this module, nor is
+anything here deployed: the functions never import it either.
 """
 
 from __future__ import annotations
