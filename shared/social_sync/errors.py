@@ -138,3 +138,33 @@ class CodeNotInBio(DomainError):
 
 class TooManyAttempts(RetryLater):
     """Too many verification codes or attempts in the current window."""
+
+
+# What each error answers over HTTP: the one table of statuses. An error's status is that of the
+# nearest class in its MRO listed here (RapidApiTimeout before RapidApiError); one nobody gave a
+# status is a bug on our side, a 500. The API document describes each status by the docstrings of
+# the errors that answer it.
+STATUS: dict[type[DomainError], int] = {
+    InvalidRequest: 400,
+    Unauthenticated: 401,
+    ClientStatsRefused: 403,
+    AccountNotVerified: 403,
+    ProfileNotFound: 404,
+    AccountNotFound: 404,
+    UnknownPlatform: 404,
+    RequestInProgress: 409,
+    CodeNotUsable: 410,
+    PayloadTooLarge: 413,
+    IdempotencyKeyReused: 422,
+    CodeNotInBio: 422,
+    RetryLater: 429,
+    RapidApiUnavailable: 502,
+    ConcurrentUpdateConflict: 503,
+    StoreUnavailable: 503,
+    RapidApiTimeout: 504,
+}
+
+
+def status_of(kind: type[DomainError]) -> int:
+    """The HTTP status an error of class `kind` answers."""
+    return next((STATUS[base] for base in kind.__mro__ if base in STATUS), 500)
