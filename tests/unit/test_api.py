@@ -371,3 +371,20 @@ def test_the_most_specific_error_class_picks_the_status_and_an_unmapped_one_is_5
     assert failing(RapidApiTimeout("slow")).resolve(event, None)["statusCode"] == 504  # type: ignore[arg-type]
     assert failing(RapidApiUnavailable("down")).resolve(event, None)["statusCode"] == 502  # type: ignore[arg-type]
     assert failing(Unmapped("?")).resolve(event, None)["statusCode"] == 500  # type: ignore[arg-type]
+
+
+def test_a_route_behind_a_named_stage_or_base_path_answers_by_the_route_api_gateway_matched(
+    function: Any,
+) -> None:
+    # Given events as API Gateway sends them behind a stage "prod" and behind a custom domain's base
+    # path: the raw path carries the prefix, the route key does not
+    handler = function("SyncTikTokFunction")
+    staged = http_event("POST", f"{SYNC}/tiktok", {"followers": 10}, rawPath=f"/prod{SYNC}/tiktok")
+    staged["requestContext"]["stage"] = "prod"
+    based = http_event("POST", f"{SYNC}/tiktok", {"followers": 20}, rawPath=f"/social{SYNC}/tiktok")
+    other = http_event("POST", f"{SYNC}/tiktok", {"followers": 30}, routeKey=f"POST {SYNC}/twitch")
+
+    # When they reach the function, then both are the route's; a route key of another route is not
+    assert invoke(handler, staged)[0] == 200
+    assert invoke(handler, based)[1]["profile"]["stats"]["platformBreakdown"]["tiktok"]["followers"] == 20
+    assert invoke(handler, other)[0] == 404
