@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from social_sync.errors import StoreUnavailable
+from social_sync.errors import ConcurrentUpdateConflict, StoreUnavailable
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+
+T = TypeVar("T")
 
 # Cancellation reasons that mean "someone else wrote first" or "too fast": read again and retry.
 _RETRY_REASONS = {
@@ -58,3 +65,29 @@ def jitter_delay(attempt: int) -> float:
     """Seconds to wait before retry `attempt` of a write that lost a race."""
     # Full jitter: spreads racing writers apart instead of letting them collide again in step.
     return random.uniform(0, min(1.0, 0.02 * 2**attempt))  # noqa: S311 - jitter, not security
+
+
+def transact(
+    client: DynamoDBClient,
+    prepare: Callable[[], tuple[list[TransactWriteItemTypeDef], T]],
+    *,
+    attempts: int,
+    sleep: Callable[[float], None],
+) -> T:
+    """Write what `prepare` read and decided in one transaction, and give back what it returned.
+
+    The items are conditional on what was read; when another writer got there first, read again and
+    decide again, up to `attempts` times with jittered exponential backoff. Domain errors raised by
+    `prepare` propagate untouched.
+    """
+    for attempt in range(attempts):
+        items, result = prepare()
+        try:
+            with translate_errors():
+                client.transact_write_items(TransactItems=items)
+            return result
+        except ClientError as error:
+            if not is_retryable(error):
+                raise
+        sleep(jitter_delay(attempt))
+    raise ConcurrentUpdateConflict("The profile is being changed by several requests at once; try again")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from social_sync.data.attributes import to_attributes
-from social_sync.data.dynamo import condition_failed, is_retryable, jitter_delay, translate_errors
+from social_sync.data.dynamo import condition_failed, transact, translate_errors
 from social_sync.data.items import HistoryItem, ProfileItem
 from social_sync.data.keys import profile_key, sync_shard
 from social_sync.errors import ConcurrentUpdateConflict
@@ -58,22 +58,15 @@ class DynamoProfiles:
         again and re-apply, up to `write_attempts` times with jittered exponential backoff. Domain
         errors raised by `change` propagate untouched.
         """
-        for attempt in range(self._attempts):
+
+        def prepare() -> tuple[list[TransactWriteItemTypeDef], Profile]:
             current = self.get(user_id)
             updated, history = change(current)
             expected = current.version if current else None
             saved = updated.model_copy(update={"version": (expected or 0) + 1})
-            try:
-                with translate_errors():
-                    self._client.transact_write_items(
-                        TransactItems=self.profile_writes(saved, expected, history)
-                    )
-                return saved
-            except ClientError as error:
-                if not is_retryable(error):
-                    raise
-            self._sleep(jitter_delay(attempt))
-        raise ConcurrentUpdateConflict("The profile is being changed by several requests at once; try again")
+            return self.profile_writes(saved, expected, history), saved
+
+        return transact(self._client, prepare, attempts=self._attempts, sleep=self._sleep)
 
     def update_fields(
         self,

@@ -19,10 +19,9 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from social_sync.data.attributes import from_attributes, to_attributes
-from social_sync.data.dynamo import condition_failed, is_retryable, jitter_delay, translate_errors
+from social_sync.data.dynamo import condition_failed, transact, translate_errors
 from social_sync.data.keys import code_key, limit_key, owner_key
 from social_sync.data.profiles import DynamoProfiles
-from social_sync.errors import ConcurrentUpdateConflict
 from social_sync.models import (
     HandleOwner,
     Profile,
@@ -129,7 +128,8 @@ class DynamoVerificationStore:
         read. When another writer got there first, read again and re-apply, up to `write_attempts`
         times. Domain errors raised by `change` propagate untouched.
         """
-        for attempt in range(self._attempts):
+
+        def prepare() -> tuple[list[TransactWriteItemTypeDef], Profile]:
             state = self._state(user_id, platform, code_handle_key, account_handle_key)
             write = change(state)
             version = (state.profile.version if state.profile else 0) + 1
@@ -146,15 +146,9 @@ class DynamoVerificationStore:
                     update={"version": state.owner_profile.version + 1}
                 )
                 items += self._profiles.profile_writes(previous, state.owner_profile.version, [])
-            try:
-                with translate_errors():
-                    self._client.transact_write_items(TransactItems=items)
-                return saved
-            except ClientError as error:
-                if not is_retryable(error):
-                    raise
-            self._sleep(jitter_delay(attempt))
-        raise ConcurrentUpdateConflict("The profile is being changed by several requests at once; try again")
+            return items, saved
+
+        return transact(self._client, prepare, attempts=self._attempts, sleep=self._sleep)
 
     def _state(
         self, user_id: str, platform: str, code_handle_key: str, account_handle_key: str
