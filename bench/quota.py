@@ -33,10 +33,10 @@ sys.path.insert(0, str(REPO_ROOT / "shared"))
 # The clients' per-request metrics (EMF lines on stdout) would drown the table.
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 
+from social_sync.data.quota_slots import DynamoQuotaStore
 from social_sync.deadline import Deadline
 from social_sync.errors import DomainError
 from social_sync.quota import RATE_HEADROOM, Caller, SharedQuota
-from social_sync.quota_store import DynamoQuotaStore
 from social_sync.rapidapi import BACKGROUND, INTERACTIVE, RapidApiClient
 from social_sync.settings import Settings
 from tests.fake_rapidapi import FakeRapidApi, Reply

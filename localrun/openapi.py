@@ -16,15 +16,16 @@ anything here deployed: the functions never import it either.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import sys
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue, models_json_schema
 from pydantic_core import core_schema
 
@@ -120,59 +121,12 @@ class WireModels:
 
 
 def wire_models(models: ModuleType) -> WireModels:
-    """The layer's models plus the envelopes the HTTP edge (social_sync.api) wraps them in."""
-    from social_sync.errors import FieldError
+    """The layer's models: the requests the handlers validate and the answers they send."""
 
-    class Envelope(BaseModel):
-        # What the edge sends is exactly this: anything more (a stack trace, say) breaks the contract.
-        model_config = ConfigDict(extra="forbid", defer_build=True)
-
-    class SocialSyncResponse(Envelope):
-        """A successful sync: the caller's whole profile after it."""
-
-        success: Literal[True]
-        message: str = Field(examples=["Social media Tiktok synced successfully"])
-        profile: models.Profile  # type: ignore[name-defined]
-
-    class ProfileResponse(Envelope):
-        """The caller's profile; `message` only after a change."""
-
-        success: Literal[True]
-        message: str | None = None
-        profile: models.Profile  # type: ignore[name-defined]
-
-    class HistoryResponse(models.HistoryPage):  # type: ignore[name-defined,misc]
-        """A page of the caller's history, in time order, with each platform's growth over the window."""
-
-        model_config = ConfigDict(extra="forbid")
-        success: Literal[True]
-
-    class VerificationCodeResponse(models.IssuedCode):  # type: ignore[name-defined,misc]
-        """A one-time code to put anywhere in the account's bio, and until when it can be verified."""
-
-        model_config = ConfigDict(extra="forbid")
-        success: Literal[True]
-
-    class ErrorResponse(Envelope):
-        """Every error the functions answer: a message for a person; per-field problems for validation."""
-
-        success: Literal[False]
-        message: str
-        errors: list[FieldError] | None = Field(default=None, min_length=1)
-
-    class SocialFetchResponse(Envelope):
-        """A handle's numbers, as the app's platform-analytics page reads them."""
-
-        success: Literal[True]
-        data: models.SocialFetchData  # type: ignore[name-defined]
-
-    class SocialFetchErrorResponse(ErrorResponse):
-        """An error in the app's shape: `error` a short machine-friendly phrase, `message` for a person."""
-
-        error: str = Field(pattern="^[a-z_]+$", examples=["account_not_found", "quota_exceeded"])
-
-    class GatewayError(Envelope):
+    class GatewayError(BaseModel):
         """An answer API Gateway gives itself, before any function runs (bad token, unknown route)."""
+
+        model_config = ConfigDict(extra="forbid")
 
         message: str
 
@@ -185,14 +139,14 @@ def wire_models(models: ModuleType) -> WireModels:
             models.SocialFetchRequest,
         ],
         responses=[
-            SocialSyncResponse,
-            ProfileResponse,
-            HistoryResponse,
-            VerificationCodeResponse,
-            ErrorResponse,
+            models.SocialSyncResponse,
+            models.ProfileResponse,
+            models.HistoryResponse,
+            models.VerificationCodeResponse,
+            models.ErrorResponse,
             GatewayError,
-            SocialFetchResponse,
-            SocialFetchErrorResponse,
+            models.SocialFetchResponse,
+            models.SocialFetchErrorResponse,
         ],
         history_query=models.HistoryQuery,
     )
@@ -262,31 +216,31 @@ def query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
 
 # --- Operations -----------------------------------------------------------------------------------------
 
-# The API's error list (README, "The API"): what each status means, wherever it is documented.
-STATUS_TEXT = {
-    400: "Bad input: not JSON, wrong types, out of range, no field given, unknown or read-only fields. "
-    "Nothing was changed.",
+# What a status means where no error of the layer stands for it: API Gateway's own answers, and a bug.
+EDGE_STATUS_TEXT = {
     401: "No token, or one the authorizer refuses (API Gateway answers before any function runs).",
-    403: "Client-reported numbers while the deployment accepts only numbers it fetches itself, or "
-    "(RequireVerifiedAccounts) a handle the caller has not verified; the message says how to verify it.",
-    404: "No such account on the platform.",
-    409: "A request with the same Idempotency-Key is still being processed.",
-    410: "No unused, unexpired code for this account: it expired, was used, or was never asked for. "
-    "Ask for a new one.",
-    413: "The request body is over 16 KiB.",
-    422: "This Idempotency-Key was already used with a different request body.",
-    429: (
-        "This platform was synced less than SYNC_COOLDOWN_SECONDS ago, the HTTP routes' share of the "
-        "RapidAPI plan is spent for the moment, or the platform's request budget (YouTube: the daily "
-        "quota, until midnight Pacific) is spent; Retry-After says when to try again."
-    ),
+    413: "Over API Gateway's own limit on a request.",
     500: "Something unexpected; never a stack trace or internals.",
-    502: "RapidAPI or the YouTube Data API failed, refused, or answered something that is not an account; "
-    "nothing was stored.",
-    503: "The database is unavailable or too many writers raced; nothing was changed. "
-    "Try again after Retry-After.",
-    504: "RapidAPI or the YouTube Data API did not answer in time; nothing was stored.",
 }
+
+
+def status_text(status: int) -> str:
+    """What `status` means: the errors that answer it in the layer's one table (social_sync.errors.STATUS),
+    each by its docstring, and then what API Gateway itself answers with it."""
+    from social_sync.errors import DomainError, status_of
+
+    kinds: list[type[DomainError]] = []
+    pending = list(DomainError.__subclasses__())
+    while pending:
+        kind = pending.pop(0)
+        kinds.append(kind)
+        pending += kind.__subclasses__()
+    # A bug answers 500, and so would an error nobody gave a status: no error's docstring says what 500 is.
+    answering = [kind for kind in kinds if status != 500 and status_of(kind) == status]
+    meanings = [" ".join(inspect.cleandoc(kind.__doc__ or "").split()) for kind in answering]
+    return " ".join([*meanings, EDGE_STATUS_TEXT.get(status, "")]).strip()
+
+
 SYNC_STATUSES = (400, 401, 403, 404, 409, 413, 422, 429, 500, 502, 503, 504)
 # Statuses API Gateway itself may answer with: its body is {"message": ...} rather than the functions'.
 GATEWAY_STATUSES = {401, 413, 500}
@@ -666,7 +620,7 @@ def _operations(platforms: Sequence[str]) -> dict[tuple[str, str], Operation]:
 
 
 def _response(status: int, operation: Operation) -> dict[str, Any]:
-    text = (operation.status_text or {}).get(status, STATUS_TEXT[status])
+    text = (operation.status_text or {}).get(status) or status_text(status)
     error = {"$ref": SCHEMAS + operation.error}
     schema = {"anyOf": [error, {"$ref": SCHEMAS + "GatewayError"}]} if status in GATEWAY_STATUSES else error
     example = (operation.error_examples or {}).get(status, ERROR_EXAMPLES.get(status))

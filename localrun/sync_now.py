@@ -143,12 +143,17 @@ def sync_now(settings: LocalSettings) -> dict[str, Any]:
     dispatcher_spec = functions[DISPATCHER]
     apply_environment(function_environment(resolver.environment(dispatcher_spec), settings) | extra)
     add_layers_to_path(dispatcher_spec)
-    from social_sync.jobs import RefreshMessage, dispatcher
+    from social_sync.container import Container
+    from social_sync.jobs import dispatcher
+    from social_sync.models import RefreshMessage
+    from social_sync.settings import Settings
 
     queue = CollectedQueue()
     # Our context has every attribute of Lambda's; Powertools types it with its own class.
     context: Any = new_context(dispatcher_spec, settings.region)
-    dispatched = dispatcher(queue)(scheduled_event(settings.region, started), context)
+    dispatched = dispatcher(Container(Settings.from_env(), refresh_queue=queue))(
+        scheduled_event(settings.region, started), context
+    )
 
     # The worker: loaded and fed exactly as Lambda's SQS poller would.
     worker_spec = functions[WORKER]

@@ -15,36 +15,41 @@ from aws_lambda_powertools import Logger
 from fastapi import FastAPI, Request
 from mangum import Mangum
 
+from social_sync.data.profiles import DynamoProfiles
+from social_sync.data.reservations import DynamoFetchReservations
 from social_sync.models import Platform, SocialSyncRequest, utc_now
 from social_sync.profiles import request_readings, sync_platforms
 from social_sync.settings import Settings
-from social_sync.store import DynamoProfileStore
 
 if TYPE_CHECKING:
-    from social_sync.providers import FetchedAccount
+    from social_sync.models import FetchedAccount
 
 logger = Logger()
 settings = Settings.from_env()
-store = DynamoProfileStore(
-    boto3.client("dynamodb"),
+client = boto3.client("dynamodb")
+profiles = DynamoProfiles(
+    client,
     settings.table_name,
     history_retention_days=settings.history_retention_days,
     write_attempts=settings.write_attempts,
 )
+reservations = DynamoFetchReservations(client, settings.table_name)
 api = FastAPI()
 
 
 def fetch(platform: Platform, handle: str) -> FetchedAccount:
-    from social_sync.rapidapi import INTERACTIVE, rapidapi_client
+    from social_sync.container import Container
 
-    return rapidapi_client(settings, policy=INTERACTIVE).fetch_account(platform, handle)
+    return Container(settings, dynamodb=client).interactive_client.fetch_account(platform, handle)
 
 
 @api.post("/api/v1/profiles/social-sync/{platform}")
 def sync(platform: Platform, body: SocialSyncRequest, request: Request) -> dict[str, Any]:
     user_id = request.scope["aws.event"]["requestContext"]["authorizer"]["jwt"]["claims"]["sub"]
-    readings, linked = request_readings(store, settings, user_id, {platform: body}, fetch, utc_now())
-    profile = sync_platforms(store, settings, user_id, readings, utc_now, link=linked)
+    readings, linked = request_readings(
+        profiles, reservations, settings, user_id, {platform: body}, fetch, utc_now()
+    )
+    profile = sync_platforms(profiles, settings, user_id, readings, utc_now, link=linked)
     logger.info("platforms synced", extra={"user_id": user_id, "platforms": sorted(readings)})
     return {
         "success": True,

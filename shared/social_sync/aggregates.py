@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Protocol
 
-EngagementAverage = Literal["weighted", "mean"]
+if TYPE_CHECKING:
+    from social_sync.settings import EngagementAverage
 
 _CENTS = Decimal("0.01")
 

@@ -22,7 +22,8 @@ class DomainError(Exception):
 
 
 class InvalidRequest(DomainError):
-    """The request is malformed: not JSON, wrong types, out of range, unknown or read-only fields."""
+    """Bad input: not JSON, wrong types, out of range, no field given, unknown or read-only fields.
+    Nothing was changed."""
 
     def __init__(self, message: str, errors: list[FieldError] | None = None) -> None:
         super().__init__(message)
@@ -30,11 +31,11 @@ class InvalidRequest(DomainError):
 
 
 class Unauthenticated(DomainError):
-    """No caller identity reached the function."""
+    """No caller identity reached the function, or one too long to be anyone's."""
 
 
 class ClientStatsRefused(DomainError):
-    """This deployment accepts only numbers the service fetched itself."""
+    """Numbers sent by the client, while the deployment accepts only numbers it fetches itself."""
 
 
 class ProfileNotFound(DomainError):
@@ -42,11 +43,11 @@ class ProfileNotFound(DomainError):
 
 
 class PayloadTooLarge(DomainError):
-    """The request body is over the size limit."""
+    """The request body is over 16 KiB."""
 
 
 class RetryLater(DomainError):
-    """Refused for now; `retry_after_seconds` says when trying again can succeed (Retry-After)."""
+    """Refused for now; Retry-After says when trying again can succeed (`retry_after_seconds`)."""
 
     def __init__(self, message: str, retry_after_seconds: int) -> None:
         super().__init__(message)
@@ -73,8 +74,8 @@ class QuotaExhausted(FetchLimitReached):
 
 
 class PlanExhausted(FetchLimitReached):
-    """The vendor's plan, shared by every container, has no request left for this caller before its
-    deadline; try again later."""
+    """The HTTP routes' share of the vendor's request plan, which every function draws on, is spent for
+    the moment."""
 
     def __init__(self, vendor: str, retry_after_seconds: int) -> None:
         super().__init__(
@@ -85,11 +86,11 @@ class PlanExhausted(FetchLimitReached):
 
 
 class ConcurrentUpdateConflict(DomainError):
-    """Other writers kept changing the profile; the write was not made and may be retried."""
+    """Other writers kept changing the profile; nothing was changed, and trying again can succeed."""
 
 
 class StoreUnavailable(DomainError):
-    """The database could not be reached; nothing was written."""
+    """The database could not be reached; nothing was changed."""
 
 
 class AccountNotFound(DomainError):
@@ -105,11 +106,12 @@ class RapidApiError(DomainError):
 
 
 class RapidApiUnavailable(RapidApiError):
-    """RapidAPI failed, refused, kept rate limiting, or sent something that is not an account."""
+    """RapidAPI or the YouTube Data API failed, refused, kept rate limiting, or sent something that is not
+    an account; nothing was stored."""
 
 
 class RapidApiTimeout(RapidApiError):
-    """RapidAPI did not answer in time."""
+    """RapidAPI or the YouTube Data API did not answer in time; nothing was stored."""
 
 
 class RequestInProgress(DomainError):
@@ -117,15 +119,16 @@ class RequestInProgress(DomainError):
 
 
 class IdempotencyKeyReused(DomainError):
-    """An Idempotency-Key came back with a different body."""
+    """This Idempotency-Key was already used with a different request body."""
 
 
 class UnknownPlatform(DomainError):
-    """A route's {platform} is not one this service knows."""
+    """The path names a platform this service does not know."""
 
 
 class AccountNotVerified(DomainError):
-    """This deployment syncs only accounts the caller verified, and this one is not."""
+    """The deployment syncs only accounts the caller verified, and this one is not; the message says
+    how to verify it."""
 
 
 class CodeNotUsable(DomainError):
@@ -138,3 +141,33 @@ class CodeNotInBio(DomainError):
 
 class TooManyAttempts(RetryLater):
     """Too many verification codes or attempts in the current window."""
+
+
+# What each error answers over HTTP: the one table of statuses. An error's status is that of the
+# nearest class in its MRO listed here (RapidApiTimeout before RapidApiError); one nobody gave a
+# status is a bug on our side, a 500. The API document describes each status by the docstrings of
+# the errors that answer it.
+STATUS: dict[type[DomainError], int] = {
+    InvalidRequest: 400,
+    Unauthenticated: 401,
+    ClientStatsRefused: 403,
+    AccountNotVerified: 403,
+    ProfileNotFound: 404,
+    AccountNotFound: 404,
+    UnknownPlatform: 404,
+    RequestInProgress: 409,
+    CodeNotUsable: 410,
+    PayloadTooLarge: 413,
+    IdempotencyKeyReused: 422,
+    CodeNotInBio: 422,
+    RetryLater: 429,
+    RapidApiUnavailable: 502,
+    ConcurrentUpdateConflict: 503,
+    StoreUnavailable: 503,
+    RapidApiTimeout: 504,
+}
+
+
+def status_of(kind: type[DomainError]) -> int:
+    """The HTTP status an error of class `kind` answers."""
+    return next((STATUS[base] for base in kind.__mro__ if base in STATUS), 500)

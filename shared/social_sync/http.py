@@ -7,14 +7,15 @@ a general router (Powertools' event handler) cost a third of the layer's cold st
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
 from social_sync import telemetry
-from social_sync.errors import DomainError, InvalidRequest, RetryLater
+from social_sync.errors import DomainError, FieldError, InvalidRequest, RetryLater, status_of
+from social_sync.models import Answer, ErrorResponse, SocialFetchErrorResponse
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -69,29 +70,28 @@ class HttpRequest:
 class Route:
     """A function's one route: runs `handle` for it and turns domain errors into the documented JSON.
 
-    With `error_codes` (status -> short machine-friendly phrase), every error body also carries
-    `error`, as the app's platform-analytics code reads it: {"success": false, "error", "message"}.
+    The status of an error is the one table's (social_sync.errors.STATUS). With `error_codes` (status ->
+    short machine-friendly phrase), every error body also carries `error`, as the app's
+    platform-analytics code reads it: {"success": false, "error", "message"}.
     """
 
     def __init__(
         self,
         method: str,
         path: str,
-        handle: Callable[[HttpRequest], dict[str, Any]],
-        statuses: Mapping[type[DomainError], int],
+        handle: Callable[[HttpRequest], Answer],
         error_codes: Callable[[int, DomainError | None], str] | None = None,
     ) -> None:
         self.method = method
         self.path = path
         self._handle = handle
-        self._statuses = statuses
         self._error_codes = error_codes
 
     def resolve(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         """The HTTP API response for one event."""
         # The route API Gateway matched, not the raw path: a stage or a base path would prefix that.
         if event.get("routeKey") != f"{self.method} {self.path}":
-            return json_response(404, self._error_body(404, None, "No such route"))
+            return json_response(404, self._error(404, None, "No such route"))
         try:
             return json_response(200, self._handle(HttpRequest(event, context)))
         except DomainError as error:
@@ -100,38 +100,36 @@ class Route:
             # Type only: a traceback or message could carry internals into the logs.
             logger.error("unexpected error", extra={"error_type": type(error).__name__})
             return json_response(
-                500, self._error_body(500, None, "Something went wrong on our side; try again later")
+                500, self._error(500, None, "Something went wrong on our side; try again later")
             )
 
-    def _error_body(self, status: int, error: DomainError | None, message: str) -> dict[str, Any]:
-        body: dict[str, Any] = {"success": False}
-        if self._error_codes is not None:
-            body["error"] = self._error_codes(status, error)
-        body["message"] = message
-        return body
+    def _error(
+        self, status: int, error: DomainError | None, message: str, problems: list[FieldError] | None = None
+    ) -> ErrorResponse:
+        if self._error_codes is None:
+            return ErrorResponse(message=message, errors=problems)
+        return SocialFetchErrorResponse(
+            error=self._error_codes(status, error), message=message, errors=problems
+        )
 
     def _refusal(self, error: DomainError) -> dict[str, Any]:
-        # The most specific class with a status wins (RapidApiTimeout before RapidApiError);
-        # a domain error nobody gave a status is a bug on our side, so a 500.
-        status = next((self._statuses[kind] for kind in type(error).__mro__ if kind in self._statuses), 500)
+        status = status_of(type(error))
         logger.info("request refused", extra={"status": status, "reason": type(error).__name__})
         telemetry.rejected(status)
-        body = self._error_body(status, error, error.message)
-        if isinstance(error, InvalidRequest) and error.errors:
-            body["errors"] = [{"field": e.field, "message": e.message} for e in error.errors]
+        problems = error.errors if isinstance(error, InvalidRequest) and error.errors else None
         headers = {}
         if isinstance(error, RetryLater):
             headers["Retry-After"] = str(error.retry_after_seconds)
         elif status == 503:
             headers["Retry-After"] = "1"
-        return json_response(status, body, headers)
+        return json_response(status, self._error(status, error, error.message, problems), headers)
 
 
-def json_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> dict[str, Any]:
+def json_response(status: int, body: Answer, headers: dict[str, str] | None = None) -> dict[str, Any]:
     """An HTTP API (payload 2.0) response with a compact JSON body."""
     return {
         "statusCode": status,
         "headers": {"Content-Type": "application/json", **(headers or {})},
-        "body": json.dumps(body, separators=(",", ":")),
+        "body": json.dumps(body.to_wire(), separators=(",", ":")),
         "isBase64Encoded": False,
     }

@@ -1,7 +1,7 @@
 """The scheduled sync's Lambda edge: the EventBridge dispatcher and the SQS worker.
 
 Each function binds one factory at import time, so settings are checked and clients are made
-once per container:
+once per container (social_sync.container builds them):
 
     lambda_handler = dispatcher()   # functions/scheduled_sync/app.py
     lambda_handler = worker()       # functions/sync_worker/app.py
@@ -11,34 +11,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from pydantic import BaseModel, ConfigDict, Field
 
-from social_sync import aws, telemetry
+from social_sync import telemetry
+from social_sync.container import Container
 from social_sync.deadline import Deadline
 from social_sync.errors import DomainError
-from social_sync.models import MAX_USER_ID_LENGTH, utc_now
-from social_sync.notifications import StatsSyncedPublisher
-from social_sync.schedule import (
-    RefreshIncomplete,
-    RefreshQueue,
-    RefreshReport,
-    dispatch_due_profiles,
-    refresh_profile,
-)
-from social_sync.settings import Settings
-from social_sync.store import DynamoProfileStore
+from social_sync.models import RefreshMessage, RefreshReport, utc_now
+from social_sync.schedule import RefreshIncomplete, dispatch_due_profiles, refresh_profile
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
     from aws_lambda_powertools.utilities.typing import LambdaContext
-    from mypy_boto3_sqs import SQSClient
-    from mypy_boto3_sqs.type_defs import SendMessageBatchRequestEntryTypeDef
-
-    from social_sync.profiles import AccountFetcher
 
 LambdaHandler = Callable[[dict[str, Any], "LambdaContext"], dict[str, Any]]
 
@@ -51,60 +38,21 @@ WRITE_MARGIN_SECONDS = 10.0
 logger = Logger()
 
 
-class RefreshMessage(BaseModel):
-    """The body of a SyncQueue message: whose profile to refresh. The worker reads the rest itself."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    user_id: Annotated[str, Field(alias="userId", min_length=1, max_length=MAX_USER_ID_LENGTH)]
-
-
-class QueueUnavailable(Exception):
-    """SQS would not take some messages; the dispatcher run fails and EventBridge retries it."""
-
-
-class SqsRefreshQueue:
-    """RefreshQueue on SQS: one SendMessageBatch per batch, resending what SQS reports failed."""
-
-    def __init__(self, client: SQSClient, queue_url: str, attempts: int = 3) -> None:
-        self._client = client
-        self._url = queue_url
-        self._attempts = attempts
-
-    def send(self, user_ids: list[str]) -> None:
-        """Queue one message per user id (at most 10, SQS's batch limit)."""
-        pending: list[SendMessageBatchRequestEntryTypeDef] = [
-            {"Id": str(index), "MessageBody": RefreshMessage(user_id=user_id).model_dump_json(by_alias=True)}
-            for index, user_id in enumerate(user_ids)
-        ]
-        for _ in range(self._attempts):
-            response = self._client.send_message_batch(QueueUrl=self._url, Entries=pending)
-            failed = {entry["Id"] for entry in response.get("Failed", [])}
-            if not failed:
-                return
-            pending = [entry for entry in pending if entry["Id"] in failed]
-        raise QueueUnavailable(f"SQS did not take {len(pending)} message(s)")
-
-
-def dispatcher(queue: RefreshQueue | None = None) -> LambdaHandler:
+def dispatcher(container: Container | None = None) -> LambdaHandler:
     """The EventBridge-scheduled entry point: claim the due profiles and queue them for the worker.
 
-    `queue` replaces SQS (`make sync-now` collects the messages to hand them to the worker).
+    `make sync-now` hands in a container whose refresh_queue collects the messages for the worker.
     """
-    settings = Settings.from_env()
-    store = _store(settings)
-    if queue is None:
-        if not settings.sync_queue_url:
-            raise ValueError("SYNC_QUEUE_URL is not set")
-        queue = SqsRefreshQueue(aws.sqs(), settings.sync_queue_url)
-    target = queue
+    parts = container or Container.from_env()
+    settings = parts.settings
+    index, queue = parts.schedule_index, parts.refresh_queue
 
     @logger.inject_lambda_context(clear_state=True)
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         now = utc_now()
         report = dispatch_due_profiles(
-            store,
-            target,
+            index,
+            queue,
             now,
             claim_seconds=settings.sync_claim_seconds,
             time_left=lambda: context.get_remaining_time_in_millis() / 1000,
@@ -122,20 +70,20 @@ def dispatcher(queue: RefreshQueue | None = None) -> LambdaHandler:
     return telemetry.traced(lambda_handler)
 
 
-def worker(fetch: AccountFetcher | None = None) -> LambdaHandler:
+def worker(container: Container | None = None) -> LambdaHandler:
     """The SQS entry point: refresh each queued profile, reporting the records that failed.
 
     The batch's profiles are refreshed side by side (the rate limiter they share paces the
     requests), so RapidAPI's latency does not leave the plan's rate unused; Powertools'
     BatchProcessor then settles each record. A record fails, and SQS delivers it again (then to
     the dead-letter queue), when its body is not a RefreshMessage, when some platform failed at
-    RapidAPI (the others are saved), or when too little time is left to refresh it. `fetch`
-    replaces RapidAPI in tests.
+    RapidAPI (the others are saved), or when too little time is left to refresh it.
     """
-    settings = Settings.from_env()
-    store = _store(settings)
-    publisher = _publisher(settings)
-    fetcher = (lambda deadline: fetch) if fetch else _rapidapi_fetcher(settings)
+    parts = container or Container.from_env()
+    settings = parts.settings
+    # Every worker draws on the plan shared by all containers (social_sync.quota); the client is made
+    # now, not on the first record, so the batch's threads share it.
+    _ = parts.background_client
     # Report even a batch that failed whole record by record, rather than failing the invocation:
     # the response then says exactly which messages to deliver again.
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -144,9 +92,11 @@ def worker(fetch: AccountFetcher | None = None) -> LambdaHandler:
         if context.get_remaining_time_in_millis() / 1000 < RECORD_RESERVE_SECONDS:
             raise TimeoutError("too little time left to refresh a profile; SQS delivers it again")
         message = RefreshMessage.model_validate_json(body)
-        fetch = fetcher(Deadline.before_timeout(context, WRITE_MARGIN_SECONDS))
+        fetch = parts.background_fetcher(Deadline.before_timeout(context, WRITE_MARGIN_SECONDS))
         try:
-            report = refresh_profile(store, settings, fetch, message.user_id, utc_now, publisher=publisher)
+            report = refresh_profile(
+                parts.profiles, settings, fetch, message.user_id, utc_now, publisher=parts.publisher
+            )
         except RefreshIncomplete as incomplete:
             _log(incomplete.report)
             telemetry.refresh_failed(incomplete.report)
@@ -207,27 +157,3 @@ def _log(report: RefreshReport) -> None:
         logger.warning("profile partly refreshed; will retry", extra=details)
     else:
         logger.info("profile refreshed", extra=details)
-
-
-def _store(settings: Settings) -> DynamoProfileStore:
-    return DynamoProfileStore(
-        aws.dynamodb(),
-        settings.table_name,
-        history_retention_days=settings.history_retention_days,
-        write_attempts=settings.write_attempts,
-    )
-
-
-def _publisher(settings: Settings) -> StatsSyncedPublisher | None:
-    if settings.event_bus_name is None:
-        return None
-    return StatsSyncedPublisher(settings.event_bus_name, aws.events)
-
-
-def _rapidapi_fetcher(settings: Settings) -> Callable[[Deadline], AccountFetcher]:
-    # Imported here: the dispatcher shares this module and never fetches.
-    from social_sync.rapidapi import BACKGROUND, rapidapi_client
-
-    # Every worker draws on the plan shared by all containers (social_sync.quota).
-    client = rapidapi_client(settings, policy=BACKGROUND, caller="schedule")
-    return client.fetcher

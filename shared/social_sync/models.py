@@ -1,9 +1,13 @@
-"""The wire format (camelCase JSON, exactly as the app's frontend expects it) and the stored profile."""
+"""The service's shared types: the wire format (camelCase JSON, exactly as the app's frontend expects
+it), the profile and its history, the answers the functions send, and the values the logic, the data
+layer and the vendors' clients hand each other. No I/O and no logic beyond validation."""
 
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -20,6 +24,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic.alias_generators import to_camel
+
+from social_sync.errors import FieldError
 
 # The registry's names, re-exported beside the wire types that use them.
 from social_sync.platforms import PLATFORMS as PLATFORMS
@@ -95,9 +101,18 @@ Text = Annotated[str, Strict(), StringConstraints(strip_whitespace=True, max_len
 HttpUrl = Annotated[AnyHttpUrl, Field(max_length=2048), AfterValidator(_public_url)]
 
 
+def normalize_handle(handle: str) -> str:
+    """The handle as the platforms take it: no leading @, no surrounding space."""
+    return handle.strip().removeprefix("@")
+
+
 def handle_key(handle: str) -> str:
     """A handle as the platforms compare it: no leading @, no surrounding space, case-insensitive."""
-    return handle.strip().removeprefix("@").lower()
+    return normalize_handle(handle).lower()
+
+
+# What a platform account's handle may be, as fetched (without the @).
+ACCOUNT_HANDLE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 
 
 class WireModel(BaseModel):
@@ -404,3 +419,140 @@ class VerificationWrite:
     owner: HandleOwner
     # The previous owner's profile without the account, when it is taken over.
     previous_owner_profile: Profile | None = None
+
+
+class FetchedAccount(BaseModel):
+    """A platform account as its platform reported it, normalized. Engagement is a percentage, or unknown."""
+
+    model_config = ConfigDict(frozen=True, defer_build=True)
+
+    platform: Platform
+    handle: Annotated[str, Field(pattern=ACCOUNT_HANDLE.pattern)]
+    followers: Followers
+    engagement: EngagementRate | None = None
+    display_name: str | None = None
+    avatar: str | None = None
+    verified: bool = False
+    # The account's bio / description, where a verification code is looked for.
+    bio: str | None = None
+
+    def reading(self) -> PlatformReading:
+        """The numbers to store: fetched, so their source is "rapidapi", from this account."""
+        return PlatformReading(
+            followers=self.followers, engagement=self.engagement, source="rapidapi", handle=self.handle
+        )
+
+
+# --- What the logic and the data layer hand each other. -------------------------------------------------
+
+# A change to one profile: the stored profile (None before the first write) in, the profile to
+# save and the history points to write with it out. Raising a DomainError cancels the write.
+ProfileChange = Callable[["Profile | None"], "tuple[Profile, list[HistoryEntry]]"]
+
+
+@dataclass(frozen=True)
+class DueProfile:
+    """A profile the SyncDue index shows as due, with the dispatch time the claim is conditional on."""
+
+    user_id: str
+    dispatch_at: datetime
+
+
+@dataclass
+class DispatchReport:
+    """What one run of the scheduled sync's dispatcher did."""
+
+    sent: list[str] = field(default_factory=list)
+    # Changed between the index read and the claim (synced, rescheduled, or claimed by an overlapping run).
+    skipped: int = 0
+    # Left for the next tick because the run was running out of time.
+    deferred: bool = False
+    # Due profiles the index showed this run, and the earliest dispatch time among them (the schedule's lag).
+    due: int = 0
+    oldest_due: datetime | None = None
+    # Never claimed: no message could carry them (a user id over MAX_USER_ID_LENGTH, from before the
+    # HTTP edge refused such ids); they are left where they are and hold nobody else back.
+    unsendable: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RefreshReport:
+    """What refreshing one profile did, platform by platform."""
+
+    user_id: str
+    refreshed: list[Platform] = field(default_factory=list)
+    # Already refreshed in this round (an earlier delivery of the message) or synced inside the cooldown.
+    fresh: list[Platform] = field(default_factory=list)
+    # The platform says the account is gone: retrying cannot help, so it does not hold the schedule back.
+    not_found: list[Platform] = field(default_factory=list)
+    # RapidAPI failed for these; the message is retried and they are fetched again.
+    failed: dict[Platform, str] = field(default_factory=dict)
+    # The platform's request budget (YouTube: the daily quota) is spent: SQS retrying the message would
+    # not help, so the profile keeps its due time and a later tick dispatches it again.
+    limited: list[Platform] = field(default_factory=list)
+    # Nothing to do: no profile, autoSync off, or not due (a duplicate or late message).
+    skipped: bool = False
+    rescheduled_to: datetime | None = None
+
+
+class RefreshMessage(BaseModel):
+    """The body of a SyncQueue message: whose profile to refresh. The worker reads the rest itself."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
+
+    user_id: Annotated[str, Field(alias="userId", min_length=1, max_length=MAX_USER_ID_LENGTH)]
+
+
+# --- The answers the functions send (the API document is generated from these too). ---------------------
+
+
+class Answer(WireModel):
+    # What a function sends is exactly this: anything more (a stack trace, say) breaks the contract.
+    model_config = ConfigDict(extra="forbid")
+
+
+class ProfileResponse(Answer):
+    """The caller's profile; `message` only after a change."""
+
+    success: Literal[True] = True
+    message: str | None = None
+    profile: Profile
+
+
+class SocialSyncResponse(ProfileResponse):
+    """A successful sync: the caller's whole profile after it."""
+
+    message: str = Field(examples=["Social media Tiktok synced successfully"])
+
+
+class HistoryResponse(HistoryPage, Answer):
+    """A page of the caller's history, in time order, with each platform's growth over the window."""
+
+    success: Literal[True] = True
+
+
+class VerificationCodeResponse(IssuedCode, Answer):
+    """A one-time code to put anywhere in the account's bio, and until when it can be verified."""
+
+    success: Literal[True] = True
+
+
+class SocialFetchResponse(Answer):
+    """A handle's numbers, as the app's platform-analytics page reads them."""
+
+    success: Literal[True] = True
+    data: SocialFetchData
+
+
+class ErrorResponse(Answer):
+    """Every error the functions answer: a message for a person; per-field problems for validation."""
+
+    success: Literal[False] = False
+    message: str
+    errors: list[FieldError] | None = Field(default=None, min_length=1)
+
+
+class SocialFetchErrorResponse(ErrorResponse):
+    """An error in the app's shape: `error` a short machine-friendly phrase, `message` for a person."""
+
+    error: str = Field(pattern="^[a-z_]+$", examples=["account_not_found", "quota_exceeded"])

@@ -1,13 +1,13 @@
-"""Profile logic: takes and returns models, never touches DynamoDB (it is handed a store)."""
+"""Profile logic: takes and returns models, never touches DynamoDB (it is handed repositories)."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
-from social_sync.aggregates import EngagementAverage, average_engagement, total_followers
+from social_sync.aggregates import average_engagement, total_followers
 from social_sync.errors import (
     AccountNotVerified,
     ClientStatsRefused,
@@ -17,87 +17,25 @@ from social_sync.errors import (
     SyncTooSoon,
 )
 from social_sync.models import (
-    PLATFORMS,
     HistoryEntry,
-    HistoryPage,
-    HistoryQuery,
     Platform,
-    PlatformGrowth,
     PlatformReading,
     PlatformStats,
     Profile,
     ProfileStats,
     ProfileUpdate,
     SocialSyncRequest,
-    Source,
     Trigger,
 )
 from social_sync.ownership import is_verified, without_unlinked
-from social_sync.settings import Settings
+from social_sync.settings import EngagementAverage, Settings
 
 if TYPE_CHECKING:
-    from social_sync.providers import FetchedAccount
+    from social_sync.models import FetchedAccount
+    from social_sync.protocols import AccountFetcher, FetchReservations, Profiles, StatsPublisher
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-ProfileChange = Callable[[Profile | None], tuple[Profile, list[HistoryEntry]]]
 SYNC_PERIODS = {"hourly": timedelta(hours=1), "daily": timedelta(days=1), "weekly": timedelta(weeks=1)}
-
-
-class ProfileStore(Protocol):
-    """Where profiles live. The DynamoDB implementation is social_sync.store.DynamoProfileStore."""
-
-    def get(self, user_id: str) -> Profile | None: ...
-
-    def change(self, user_id: str, change: ProfileChange) -> Profile:
-        """Apply `change` to the current profile and save it with its history atomically, retrying races."""
-        ...
-
-    def update_fields(
-        self,
-        user_id: str,
-        fields: dict[str, object],
-        now: datetime,
-        *,
-        auto_sync: bool | None = None,
-        expected_version: int | None = None,
-    ) -> Profile:
-        """Set top-level fields; `auto_sync` True puts the profile on the refresh schedule, False off it.
-
-        With `expected_version`, only if the profile is still at that version (else ConcurrentUpdateConflict).
-        """
-        ...
-
-    def history(
-        self,
-        user_id: str,
-        platform: str | None,
-        start: datetime,
-        end: datetime,
-        limit: int,
-        cursor: str | None = None,
-    ) -> tuple[list[HistoryEntry], str | None]: ...
-
-    def history_bounds(
-        self, user_id: str, platform: str, start: datetime, end: datetime
-    ) -> tuple[HistoryEntry, HistoryEntry] | None: ...
-
-    def reserve_fetch(self, user_id: str, platform: str, now: datetime, until: datetime) -> datetime | None:
-        """Reserve a fetch until `until` (one conditional write); None, or when another's reservation ends."""
-        ...
-
-    def release_fetch(self, user_id: str, platform: str, until: datetime) -> None: ...
-
-
-class AccountFetcher(Protocol):
-    """Fetches a platform account by handle (social_sync.rapidapi.RapidApiClient.fetch_account)."""
-
-    def __call__(self, platform: Platform, handle: str) -> FetchedAccount: ...
-
-
-class StatsPublisher(Protocol):
-    """Tells the rest of the system that a profile's stats changed (social_sync.notifications)."""
-
-    def stats_synced(self, profile: Profile, platforms: Iterable[str], source: Source) -> None: ...
 
 
 def compute_stats(breakdown: dict[str, PlatformStats], mode: EngagementAverage) -> ProfileStats:
@@ -163,8 +101,6 @@ def ensure_cooldown_passed(
 
 def client_reading(settings: Settings, request: SocialSyncRequest) -> PlatformReading:
     """The numbers a numbers-kind sync body carries, if this deployment accepts numbers from clients."""
-    if request.username_or_id is not None:
-        raise ValueError("a handle body is read with request_readings, which fetches its numbers")
     if not settings.allow_client_reported_stats:
         raise ClientStatsRefused(
             "This deployment only accepts numbers it fetches itself; send usernameOrId instead"
@@ -200,7 +136,8 @@ def fetch_accounts(
 
 
 def request_readings(
-    store: ProfileStore,
+    profiles: Profiles,
+    reservations: FetchReservations,
     settings: Settings,
     user_id: str,
     requests: Mapping[Platform, SocialSyncRequest],
@@ -228,12 +165,12 @@ def request_readings(
     }
     if not handles:
         return readings, {}
-    profile = store.get(user_id)
+    profile = profiles.get(user_id)
     for platform, handle in handles.items():
         ensure_cooldown_passed(profile, platform, now, settings.sync_cooldown_seconds)
         if settings.require_verified_accounts and not is_verified(profile, platform, handle):
             raise not_verified(platform, handle)
-    reserved = reserve_fetches(store, user_id, list(handles), now, settings.sync_cooldown_seconds)
+    reserved = reserve_fetches(reservations, user_id, list(handles), now, settings.sync_cooldown_seconds)
     linked = {}
     try:
         for platform, result in fetch_accounts(fetch, handles).items():
@@ -243,7 +180,7 @@ def request_readings(
             linked[platform] = result.handle
     except Exception:
         for platform, until in reserved.items():
-            store.release_fetch(user_id, platform, until)
+            reservations.release_fetch(user_id, platform, until)
         raise
     return readings, linked
 
@@ -259,7 +196,11 @@ def not_verified(platform: str, handle: str) -> AccountNotVerified:
 
 
 def reserve_fetches(
-    store: ProfileStore, user_id: str, platforms: list[Platform], now: datetime, cooldown_seconds: int
+    reservations: FetchReservations,
+    user_id: str,
+    platforms: list[Platform],
+    now: datetime,
+    cooldown_seconds: int,
 ) -> dict[Platform, datetime]:
     """Reserve each platform's fetch for the cooldown; SyncTooSoon (nothing kept) if one is already held."""
     reserved: dict[Platform, datetime] = {}
@@ -267,10 +208,10 @@ def reserve_fetches(
         return reserved
     until = now + timedelta(seconds=cooldown_seconds)
     for platform in platforms:
-        held_until = store.reserve_fetch(user_id, platform, now, until)
+        held_until = reservations.reserve_fetch(user_id, platform, now, until)
         if held_until is not None:
             for taken, taken_until in reserved.items():
-                store.release_fetch(user_id, taken, taken_until)
+                reservations.release_fetch(user_id, taken, taken_until)
             raise SyncTooSoon(platform, max(1, math.ceil((held_until - now).total_seconds())))
         reserved[platform] = until
     return reserved
@@ -288,7 +229,7 @@ def next_due_at(due: datetime, frequency: str, now: datetime) -> datetime:
 
 
 def sync_platforms(
-    store: ProfileStore,
+    profiles: Profiles,
     settings: Settings,
     user_id: str,
     readings: dict[Platform, PlatformReading],
@@ -339,23 +280,23 @@ def sync_platforms(
             profile = profile.model_copy(update={"sync_due_at": due, "sync_dispatch_at": due})
         return profile, points
 
-    saved = store.change(user_id, change)
+    saved = profiles.change(user_id, change)
     if publisher is not None and readings:
         sources = {reading.source for reading in readings.values()}
         publisher.stats_synced(saved, readings, "rapidapi" if sources == {"rapidapi"} else "client")
     return saved
 
 
-def get_profile(store: ProfileStore, user_id: str) -> Profile:
+def get_profile(profiles: Profiles, user_id: str) -> Profile:
     """The caller's profile; ProfileNotFound before their first sync or update."""
-    profile = store.get(user_id)
+    profile = profiles.get(user_id)
     if profile is None:
         raise ProfileNotFound("No profile yet: sync a platform or update your profile to create it")
     return profile
 
 
 def update_profile(
-    store: ProfileStore, user_id: str, update: ProfileUpdate, now: datetime, *, attempts: int
+    profiles: Profiles, user_id: str, update: ProfileUpdate, now: datetime, *, attempts: int
 ) -> Profile:
     """Set the editable fields the update carries; creates the profile if the user has none.
 
@@ -365,10 +306,14 @@ def update_profile(
     the one read (else read again, up to `attempts` times).
     """
     auto_sync = update.sync_settings.auto_sync if update.sync_settings is not None else None
+    # autoSync on: due now, unless the profile is already on the schedule; off: off the schedule.
+    schedule_from, unschedule = (now if auto_sync else None), auto_sync is False
     if update.linked_accounts is None:
-        return store.update_fields(user_id, update.changes(), now, auto_sync=auto_sync)
+        return profiles.update_fields(
+            user_id, update.changes(), now, schedule_from=schedule_from, unschedule=unschedule
+        )
     for _ in range(attempts):
-        current = store.get(user_id)
+        current = profiles.get(user_id)
         changes = update.changes()
         if current is not None and current.verified_accounts:
             relinked = without_unlinked(
@@ -380,42 +325,14 @@ def update_profile(
         # Conditional even when nothing is unverified: a verification landing in between must be seen.
         expected = current.version if current is not None else 0
         try:
-            return store.update_fields(user_id, changes, now, auto_sync=auto_sync, expected_version=expected)
+            return profiles.update_fields(
+                user_id,
+                changes,
+                now,
+                schedule_from=schedule_from,
+                unschedule=unschedule,
+                expected_version=expected,
+            )
         except ConcurrentUpdateConflict:
             continue
     raise ConcurrentUpdateConflict("The profile is being changed by several requests at once; try again")
-
-
-def growth(first: HistoryEntry, last: HistoryEntry) -> PlatformGrowth:
-    """The change between a platform's first and last data points; percent only from a non-zero start."""
-    change = None
-    percent = None
-    if first.followers is not None and last.followers is not None:
-        change = last.followers - first.followers
-        if first.followers:
-            percent = round(change * 100 / first.followers, 2)
-    return PlatformGrowth(
-        points_from=first.synced_at,
-        points_to=last.synced_at,
-        followers_first=first.followers,
-        followers_last=last.followers,
-        followers_change=change,
-        followers_change_percent=percent,
-        engagement_first=first.engagement,
-        engagement_last=last.engagement,
-    )
-
-
-def stats_history(store: ProfileStore, user_id: str, query: HistoryQuery, now: datetime) -> HistoryPage:
-    """A page of the caller's data points in time order, and each platform's growth over the window."""
-    start = query.start or EPOCH
-    end = query.end or now
-    if start > end:  # a window wholly in the future, or before 1970: nothing can be in it
-        return HistoryPage(history=[], growth={})
-    entries, cursor = store.history(user_id, query.platform, start, end, query.limit, query.cursor)
-    summary = {}
-    for platform in [query.platform] if query.platform else PLATFORMS:
-        bounds = store.history_bounds(user_id, platform, start, end)
-        if bounds is not None:
-            summary[platform] = growth(*bounds)
-    return HistoryPage(history=entries, growth=summary, next_cursor=cursor)

@@ -30,11 +30,10 @@ from pydantic.alias_generators import to_camel
 
 from social_sync.errors import AccountNotFound, AccountNumbersHidden, RapidApiUnavailable
 from social_sync.models import (
+    ACCOUNT_HANDLE,
     MAX_FOLLOWERS,
-    EngagementRate,
-    Followers,
+    FetchedAccount,
     Platform,
-    PlatformReading,
 )
 from social_sync.platforms import platform_spec
 
@@ -46,7 +45,6 @@ TIKTOK_NOT_FOUND = frozenset({10202, 10221})
 RECENT_POSTS = 12
 # Longer than any platform lets a bio be (Twitch's 300 characters is the longest of the four).
 MAX_BIO = 1000
-_HANDLE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 # A YouTube channel id, which a sync may give instead of the channel's @handle.
 YOUTUBE_CHANNEL_ID = re.compile(r"^UC[A-Za-z0-9_-]{22}$")
 T = TypeVar("T")
@@ -85,28 +83,6 @@ def _bio_text(value: Any) -> Any:
 Text = Annotated[str | None, BeforeValidator(_short_text)]
 Url = Annotated[str | None, BeforeValidator(_http_url)]
 Bio = Annotated[str | None, BeforeValidator(_bio_text)]
-
-
-class FetchedAccount(BaseModel):
-    """One platform account as RapidAPI reported it, normalized. Engagement is a percentage, or unknown."""
-
-    model_config = ConfigDict(frozen=True)
-
-    platform: Platform
-    handle: Annotated[str, Field(pattern=_HANDLE.pattern)]
-    followers: Followers
-    engagement: EngagementRate | None = None
-    display_name: str | None = None
-    avatar: str | None = None
-    verified: bool = False
-    # The account's bio / description, where a verification code is looked for.
-    bio: str | None = None
-
-    def reading(self) -> PlatformReading:
-        """The numbers to store: fetched, so their source is "rapidapi", from this account."""
-        return PlatformReading(
-            followers=self.followers, engagement=self.engagement, source="rapidapi", handle=self.handle
-        )
 
 
 class _Payload(BaseModel):
@@ -518,11 +494,6 @@ def _youtube_name(handle: str) -> str:
 # --- Shared.
 
 
-def normalize_handle(handle: str) -> str:
-    """The handle as the platforms take it: no leading @, no surrounding space."""
-    return handle.strip().removeprefix("@")
-
-
 def parse_account(platform: Platform, handle: str, payload: Any) -> FetchedAccount:
     """The account in `payload`, RapidAPI's answer for `handle` on `platform`.
 
@@ -552,7 +523,7 @@ def _account(
     bio: str | None,
 ) -> FetchedAccount:
     # The platform's own spelling of the handle when it gives one we could store, else the one asked for.
-    handle = reported if reported is not None and _HANDLE.match(reported) else requested
+    handle = reported if reported is not None and ACCOUNT_HANDLE.match(reported) else requested
     if followers > MAX_FOLLOWERS:
         raise RapidApiUnavailable(
             f"RapidAPI reported {followers} {platform.capitalize()} followers, more than any account has"

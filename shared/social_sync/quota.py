@@ -20,24 +20,19 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal
 
 from social_sync.deadline import Deadline
 from social_sync.errors import PlanExhausted
+
+if TYPE_CHECKING:
+    from social_sync.protocols import SlotStore
 
 Caller = Literal["http", "schedule"]
 # Requests leave evenly spaced but arrive with network jitter, and vendors count them as they arrive.
 RATE_HEADROOM = 0.98
 # Slots a scheduled worker leases per write (the HTTP routes take one at a time: a person waits).
 SCHEDULE_LEASE = 4
-
-
-class SlotStore(Protocol):
-    """Where the sequences live (social_sync.quota_store.DynamoQuotaStore)."""
-
-    def take_slot(self, name: str, now: float, interval: float, latest: float) -> float | None: ...
-
-    def hold_off(self, name: str, until: float) -> None: ...
 
 
 class SharedQuota:

@@ -27,15 +27,15 @@ from aws_lambda_powertools import Logger
 from social_sync import outbound, telemetry
 from social_sync.deadline import Deadline
 from social_sync.errors import AccountNotFound, FetchLimitReached, RapidApiTimeout, RapidApiUnavailable
+from social_sync.models import FetchedAccount, normalize_handle
 from social_sync.platforms import RateLimit, Vendor, platform_spec, rapidapi_platforms
-from social_sync.providers import FetchedAccount, normalize_handle, parse_account
+from social_sync.providers import parse_account
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SecretsProvider, SSMProvider
 
     from social_sync.models import Platform
-    from social_sync.profiles import AccountFetcher
-    from social_sync.quota import Caller
+    from social_sync.protocols import AccountFetcher
     from social_sync.settings import Settings
     from social_sync.youtube import DailyQuota, QuotaCounter
 
@@ -277,10 +277,6 @@ class RapidApiClient:
             logger.warning("upstream answer refused", extra={"platform": platform, "reason": error.message})
             raise
 
-    def close(self) -> None:
-        """Close the connection pool."""
-        self._http.close()
-
     def _rapidapi_get(self, platform: Platform, handle: str, deadline: Deadline) -> Any:
         endpoint = self._endpoints[platform]
         url = f"{self._base_url or 'https://' + endpoint.host}{endpoint.path}"
@@ -437,41 +433,6 @@ def retry_after_seconds(
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return max(0.0, (moment - now()).total_seconds())
-
-
-def rapidapi_client(
-    settings: Settings,
-    *,
-    policy: RetryPolicy,
-    caller: Caller,
-    transport: httpx.BaseTransport | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-) -> RapidApiClient:
-    """A client for this container: RapidAPI requests drawn on the plan shared by every container
-    (social_sync.quota) and on each platform's request window, YouTube calls on the daily quota; the
-    windows and the daily quota are counted in the fetch-state table (when there is one)."""
-    from social_sync import aws
-    from social_sync.quota import SharedQuota
-    from social_sync.quota_store import DynamoQuotaStore
-
-    plan = SharedQuota(
-        DynamoQuotaStore(aws.dynamodb(), settings.table_name),
-        VENDOR,
-        requests_per_second=settings.rapidapi_requests_per_second,
-        caller=caller,
-        schedule_reserve=settings.rapidapi_schedule_reserve,
-        sleep=sleep,
-    )
-    state = quota = None
-    if settings.fetch_state_table_name is not None:
-        from social_sync.store import DynamoFetchState
-        from social_sync.youtube import DailyQuota
-
-        state = DynamoFetchState(aws.dynamodb(), settings.fetch_state_table_name)
-        quota = DailyQuota(state, settings.youtube_daily_quota_units)
-    return RapidApiClient(
-        settings, policy=policy, limiter=plan, transport=transport, sleep=sleep, quota=quota, windows=state
-    )
 
 
 def _json(platform: Platform, body: bytes) -> Any:

@@ -7,69 +7,30 @@ yet, writing through the same code path as the HTTP sync. Its next due time move
 every platform is fresh, so a failed platform is retried (by SQS, then by a later tick) without
 fetching the ones that already succeeded again.
 
-No AWS here: the store, the queue and the fetcher are handed in (social_sync.jobs wires them).
+No AWS here: the repositories, the queue and the fetcher are handed in (social_sync.container builds them).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from social_sync.errors import AccountNotFound, DomainError, FetchLimitReached
-from social_sync.models import MAX_USER_ID_LENGTH, PLATFORMS, Platform, Profile
+from social_sync.models import MAX_USER_ID_LENGTH, PLATFORMS, DispatchReport, Platform, Profile, RefreshReport
 from social_sync.ownership import verified_handle
-from social_sync.profiles import AccountFetcher, ProfileStore, StatsPublisher, fetch_accounts, sync_platforms
+from social_sync.profiles import fetch_accounts, sync_platforms
 
 if TYPE_CHECKING:
+    from social_sync.protocols import AccountFetcher, Profiles, RefreshQueue, ScheduleIndex, StatsPublisher
     from social_sync.settings import Settings
 
 # SQS SendMessageBatch takes at most this many messages.
 QUEUE_BATCH = 10
 
 
-@dataclass(frozen=True)
-class DueProfile:
-    """A profile the SyncDue index shows as due, with the dispatch time the claim is conditional on."""
-
-    user_id: str
-    dispatch_at: datetime
-
-
-class DueProfiles(Protocol):
-    """The dispatcher's view of the store (social_sync.store.DynamoProfileStore)."""
-
-    def due_profiles(self, now: datetime) -> Iterator[DueProfile]: ...
-
-    def claim_for_dispatch(self, user_id: str, seen: datetime, until: datetime) -> bool: ...
-
-
-class RefreshQueue(Protocol):
-    """Where the dispatcher sends the user ids to refresh (SQS in AWS, a list in `make sync-now`)."""
-
-    def send(self, user_ids: list[str]) -> None: ...
-
-
-@dataclass
-class DispatchReport:
-    """What one dispatcher run did."""
-
-    sent: list[str] = field(default_factory=list)
-    # Changed between the index read and the claim (synced, rescheduled, or claimed by an overlapping run).
-    skipped: int = 0
-    # Left for the next tick because the run was running out of time.
-    deferred: bool = False
-    # Due profiles the index showed this run, and the earliest dispatch time among them (the schedule's lag).
-    due: int = 0
-    oldest_due: datetime | None = None
-    # Never claimed: no message could carry them (a user id over MAX_USER_ID_LENGTH, from before the
-    # HTTP edge refused such ids); they are left where they are and hold nobody else back.
-    unsendable: list[str] = field(default_factory=list)
-
-
 def dispatch_due_profiles(
-    store: DueProfiles,
+    index: ScheduleIndex,
     queue: RefreshQueue,
     now: datetime,
     *,
@@ -87,7 +48,7 @@ def dispatch_due_profiles(
     report = DispatchReport()
     batch: list[str] = []
     until = now + timedelta(seconds=claim_seconds)
-    for due in store.due_profiles(now):
+    for due in index.due_profiles(now):
         report.due += 1
         if report.oldest_due is None or due.dispatch_at < report.oldest_due:
             report.oldest_due = due.dispatch_at
@@ -97,7 +58,7 @@ def dispatch_due_profiles(
         if not is_sendable(due.user_id):
             report.unsendable.append(due.user_id[:64])
             continue
-        if not store.claim_for_dispatch(due.user_id, due.dispatch_at, until):
+        if not index.claim_for_dispatch(due.user_id, due.dispatch_at, until):
             report.skipped += 1
             continue
         batch.append(due.user_id)
@@ -112,28 +73,8 @@ def dispatch_due_profiles(
 
 
 def is_sendable(user_id: str) -> bool:
-    """Whether a refresh message can carry this user id (social_sync.jobs.RefreshMessage)."""
+    """Whether a refresh message can carry this user id (models.RefreshMessage)."""
     return 1 <= len(user_id) <= MAX_USER_ID_LENGTH
-
-
-@dataclass
-class RefreshReport:
-    """What refreshing one profile did, platform by platform."""
-
-    user_id: str
-    refreshed: list[Platform] = field(default_factory=list)
-    # Already refreshed in this round (an earlier delivery of the message) or synced inside the cooldown.
-    fresh: list[Platform] = field(default_factory=list)
-    # The platform says the account is gone: retrying cannot help, so it does not hold the schedule back.
-    not_found: list[Platform] = field(default_factory=list)
-    # RapidAPI failed for these; the message is retried and they are fetched again.
-    failed: dict[Platform, str] = field(default_factory=dict)
-    # The platform's request budget (YouTube: the daily quota) is spent: SQS retrying the message would
-    # not help, so the profile keeps its due time and a later tick dispatches it again.
-    limited: list[Platform] = field(default_factory=list)
-    # Nothing to do: no profile, autoSync off, or not due (a duplicate or late message).
-    skipped: bool = False
-    rescheduled_to: datetime | None = None
 
 
 class RefreshIncomplete(Exception):
@@ -145,7 +86,7 @@ class RefreshIncomplete(Exception):
 
 
 def refresh_profile(
-    store: ProfileStore,
+    profiles: Profiles,
     settings: Settings,
     fetch: AccountFetcher,
     user_id: str,
@@ -161,7 +102,7 @@ def refresh_profile(
     whose request budget is spent leaves the profile due, for a later tick, without failing.
     """
     report = RefreshReport(user_id=user_id)
-    profile = store.get(user_id)
+    profile = profiles.get(user_id)
     moment = now()
     if profile is None or profile.sync_due_at is None or profile.sync_due_at > moment:
         report.skipped = True
@@ -185,7 +126,7 @@ def refresh_profile(
     complete = not report.failed and not report.limited
     if readings or complete:
         saved = sync_platforms(
-            store,
+            profiles,
             settings,
             user_id,
             readings,

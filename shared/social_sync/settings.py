@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, StringConstraints, field_validator
 
-from social_sync.aggregates import EngagementAverage
 from social_sync.platforms import PLATFORM_SPECS, Platform, rapidapi_platforms
 
 # A RapidAPI endpoint as "<host>/<path>": the host also goes in x-rapidapi-host.
 RapidApiEndpoint = Annotated[
     str, StringConstraints(pattern=r"^[a-z0-9-]+(\.[a-z0-9-]+)+(/[A-Za-z0-9._~-]+)+$", max_length=255)
 ]
+
+
+# How avgEngagement averages the platforms: weighted by followers, or a plain mean.
+EngagementAverage = Literal["weighted", "mean"]
 
 
 class Settings(BaseModel):

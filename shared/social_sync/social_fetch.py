@@ -7,20 +7,12 @@ platform and handle keeps page views from spending the platforms' request budget
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
-from social_sync.models import SocialFetchData, SocialFetchRequest
+from social_sync.models import SocialFetchData, SocialFetchRequest, normalize_handle
 
 if TYPE_CHECKING:
-    from social_sync.profiles import AccountFetcher
-
-
-class FetchCache(Protocol):
-    """Where answers are kept for a while (social_sync.store.DynamoFetchState)."""
-
-    def cached_numbers(self, key: str, now: int) -> SocialFetchData | None: ...
-
-    def cache_numbers(self, key: str, numbers: SocialFetchData, expires_at: int) -> None: ...
+    from social_sync.protocols import AccountFetcher, FetchCache
 
 
 def fetch_numbers(
@@ -35,9 +27,6 @@ def fetch_numbers(
     Errors of the fetch (AccountNotFound, FetchLimitReached, RapidApiUnavailable, ...) propagate
     and nothing is cached.
     """
-    # Imported here: a cached answer needs none of the payload parsers.
-    from social_sync.providers import normalize_handle
-
     handle = normalize_handle(request.username)
     # Handles are case-insensitive on every platform this service knows.
     key = f"fetch#{request.platform}#{handle.lower()}"

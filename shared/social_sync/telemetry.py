@@ -40,8 +40,7 @@ from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from social_sync.errors import DomainError, RapidApiError
 
 if TYPE_CHECKING:
-    from social_sync.models import Platform, SocialSyncRequest, Trigger
-    from social_sync.schedule import DispatchReport, RefreshReport
+    from social_sync.models import DispatchReport, Platform, RefreshReport, SocialSyncRequest, Trigger
 
 HandlerT = TypeVar("HandlerT", bound=Callable[..., Any])
 

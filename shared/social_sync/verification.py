@@ -23,7 +23,7 @@ import re
 import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 from social_sync.errors import CodeNotInBio, CodeNotUsable, TooManyAttempts, UnknownPlatform
 from social_sync.models import (
@@ -40,8 +40,11 @@ from social_sync.models import (
     handle_key,
 )
 from social_sync.ownership import is_verified, without_verification
-from social_sync.profiles import EPOCH, AccountFetcher, StatsPublisher, apply_sync
+from social_sync.profiles import EPOCH, apply_sync
 from social_sync.settings import Settings
+
+if TYPE_CHECKING:
+    from social_sync.protocols import AccountFetcher, StatsPublisher, VerificationStore
 
 CODE_PREFIX = "SS-"
 # No 0/O or 1/I: a code is read off a screen and typed into a bio by hand. 32 symbols, 8 of them: 40 bits.
@@ -52,27 +55,6 @@ ATTEMPT_WINDOW = timedelta(hours=1)
 # How much of a bio a refusal quotes back.
 BIO_SHOWN = 160
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
-
-
-class VerificationStore(Protocol):
-    """Where codes, attempt counters and account holders live (social_sync.verification_store)."""
-
-    def put_code(self, user_id: str, platform: str, handle_key: str, code: VerificationCode) -> None: ...
-
-    def get_code(self, user_id: str, platform: str, handle_key: str) -> VerificationCode | None: ...
-
-    def count_attempt(
-        self, user_id: str, kind: str, window_start: datetime, window_end: datetime, limit: int
-    ) -> bool: ...
-
-    def verify(
-        self,
-        user_id: str,
-        platform: str,
-        code_handle_key: str,
-        account_handle_key: str,
-        change: Callable[[VerificationState], VerificationWrite],
-    ) -> Profile: ...
 
 
 def known_platform(name: str | None) -> Platform:

@@ -119,7 +119,7 @@ def pacific_day(now: datetime) -> tuple[str, int]:
 
 
 class QuotaCounter(Protocol):
-    """Where the units spent per day are counted (social_sync.store.DynamoFetchState)."""
+    """Where the units spent per day are counted (social_sync.data.fetch_state.DynamoFetchState)."""
 
     def spend_units(self, counter: str, units: int, limit: int, expires_at: int) -> bool:
         """Add `units` to `counter` unless that would pass `limit`; whether they were added."""

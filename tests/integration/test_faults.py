@@ -132,7 +132,7 @@ class Burst:
 
 def stored_items(dynamodb: DynamoDBLocal, user: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The user's profile item and history items as DynamoDB Local holds them."""
-    from social_sync.store import from_attributes
+    from social_sync.data.attributes import from_attributes
 
     template = SamTemplate(dynamodb.settings.template_path)
     [table] = [

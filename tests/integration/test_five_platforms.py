@@ -16,8 +16,8 @@ import pytest
 
 from localrun.dynamodb import dynamodb_client
 from localrun.settings import load_settings
+from social_sync.data.fetch_state import DynamoFetchState
 from social_sync.platforms import PLATFORM_SPECS
-from social_sync.store import DynamoFetchState
 from social_sync.youtube import pacific_day
 from tests.fake_rapidapi import FakeRapidApi, Reply
 from tests.integration.stack import LocalStack

@@ -17,9 +17,9 @@ import pytest
 
 from localrun.dynamodb import dynamodb_client
 from localrun.settings import load_settings
+from social_sync.data.quota_slots import DynamoQuotaStore
 from social_sync.deadline import Deadline
 from social_sync.quota import RATE_HEADROOM, SCHEDULE_LEASE, SharedQuota
-from social_sync.quota_store import DynamoQuotaStore
 from tests.fake_rapidapi import FakeRapidApi, Reply, fixture
 from tests.integration.stack import LocalStack, send
 from tests.integration.test_local_history_and_retries import all_at_once

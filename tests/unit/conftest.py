@@ -86,15 +86,16 @@ def function(dynamodb: Any) -> Callable[[str], ModuleType]:
 def rapidapi(env: pytest.MonkeyPatch) -> FakeRapidApi:
     """RapidAPI replaced by the recorded payloads (tests/fake_rapidapi.py): every client the functions
     build talks to the fake, with a test key, and waits (backoff, rate cap) take no time."""
-    from social_sync import rapidapi as module
+    from social_sync.container import Container
+    from social_sync.settings import Settings
 
     fake = FakeRapidApi()
-    real = module.rapidapi_client
 
-    def client(settings: Any, **options: Any) -> Any:
-        return real(settings, **options, transport=fake.transport, sleep=fake.sleeps.append)
+    # The composition root every function builds from, with the vendors' transport and waits replaced.
+    def replayed(cls: type[Container]) -> Container:
+        return cls(Settings.from_env(), transport=fake.transport, sleep=fake.sleeps.append)
 
-    env.setattr(module, "rapidapi_client", client)
+    env.setattr(Container, "from_env", classmethod(replayed))
     env.setenv("RAPIDAPI_KEY", "test-rapidapi-key")
     env.setenv("YOUTUBE_API_KEY", "test-youtube-key")
     return fake

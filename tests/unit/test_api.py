@@ -13,9 +13,11 @@ from typing import Any
 import pytest
 
 from social_sync import api
+from social_sync.container import Container
 from social_sync.errors import DomainError, RapidApiTimeout, RapidApiUnavailable
 from social_sync.http import Route
-from tests.unit.conftest import PLATFORM_FUNCTIONS, TABLE_NAME, http_event, invoke
+from social_sync.settings import Settings
+from tests.unit.conftest import PLATFORM_FUNCTIONS, TABLE_NAME, FakeContext, http_event, invoke
 
 SYNC = "/api/v1/profiles/social-sync"
 ME = "/api/v1/profiles/me"
@@ -311,16 +313,26 @@ def logs() -> Iterator[io.StringIO]:
     api.logger.removeHandler(handler)
 
 
-def test_an_unexpected_failure_is_a_500_without_internals(
-    function: Any, monkeypatch: pytest.MonkeyPatch, logs: io.StringIO
-) -> None:
-    handler = function("SyncTikTokFunction")
+class ExplodingProfiles:
+    """Profiles whose every call fails the way a bug would: with internals in the message."""
 
-    def explode(*_: Any, **__: Any) -> None:
-        raise RuntimeError("secret internals: arn:aws:dynamodb:table/private")
+    def __getattr__(self, name: str) -> Any:
+        def explode(*_: Any, **__: Any) -> None:
+            raise RuntimeError("secret internals: arn:aws:dynamodb:table/private")
 
-    monkeypatch.setattr("social_sync.store.DynamoProfileStore.change", explode)
-    status, response, _ = invoke(handler, http_event("POST", f"{SYNC}/tiktok", {"followers": 1}))
+        return explode
+
+
+def test_an_unexpected_failure_is_a_500_without_internals(dynamodb: Any, logs: io.StringIO) -> None:
+    # Given the TikTok route over profiles that fail with internals in the message
+    parts = Container(Settings.from_env(), profiles=ExplodingProfiles())
+    handler = api.serve(api.sync_api("tiktok", parts))
+
+    # When a sync comes in
+    result = handler(http_event("POST", f"{SYNC}/tiktok", {"followers": 1}), FakeContext())  # type: ignore[arg-type]
+    status, response = result["statusCode"], json.loads(result["body"])
+
+    # Then it is a 500 that says nothing of them, and the log names the error's type alone
 
     assert status == 500
     assert response == {"success": False, "message": "Something went wrong on our side; try again later"}
@@ -348,14 +360,31 @@ def test_the_most_specific_error_class_picks_the_status_and_an_unmapped_one_is_5
         pass
 
     def failing(error: DomainError) -> Route:
-        def handle(_: Any) -> dict[str, Any]:
+        def handle(_: Any) -> Any:
             raise error
 
-        # A base class listed first must not shadow its subclass.
-        statuses = {DomainError: 418, RapidApiUnavailable: 502, RapidApiTimeout: 504}
-        return Route("GET", "/x", handle, statuses if not isinstance(error, Unmapped) else {})
+        return Route("GET", "/x", handle)
+
+    # RapidApiTimeout is a RapidApiError, whose other subclass answers 502: the nearest class wins.
 
     event = http_event("GET", "/x")
     assert failing(RapidApiTimeout("slow")).resolve(event, None)["statusCode"] == 504  # type: ignore[arg-type]
     assert failing(RapidApiUnavailable("down")).resolve(event, None)["statusCode"] == 502  # type: ignore[arg-type]
     assert failing(Unmapped("?")).resolve(event, None)["statusCode"] == 500  # type: ignore[arg-type]
+
+
+def test_a_route_behind_a_named_stage_or_base_path_answers_by_the_route_api_gateway_matched(
+    function: Any,
+) -> None:
+    # Given events as API Gateway sends them behind a stage "prod" and behind a custom domain's base
+    # path: the raw path carries the prefix, the route key does not
+    handler = function("SyncTikTokFunction")
+    staged = http_event("POST", f"{SYNC}/tiktok", {"followers": 10}, rawPath=f"/prod{SYNC}/tiktok")
+    staged["requestContext"]["stage"] = "prod"
+    based = http_event("POST", f"{SYNC}/tiktok", {"followers": 20}, rawPath=f"/social{SYNC}/tiktok")
+    other = http_event("POST", f"{SYNC}/tiktok", {"followers": 30}, routeKey=f"POST {SYNC}/twitch")
+
+    # When they reach the function, then both are the route's; a route key of another route is not
+    assert invoke(handler, staged)[0] == 200
+    assert invoke(handler, based)[1]["profile"]["stats"]["platformBreakdown"]["tiktok"]["followers"] == 20
+    assert invoke(handler, other)[0] == 404

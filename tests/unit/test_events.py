@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from social_sync.quota_store import QUOTA_PREFIX
+from social_sync.data.keys import QUOTA_PREFIX
 from tests.fake_rapidapi import FakeRapidApi, fixture_json
 from tests.template import ROOT, resources
 from tests.unit.conftest import TABLE_NAME, invoke, load_event
@@ -327,20 +327,19 @@ def assert_profile_updated(event: dict[str, Any], body: dict[str, Any]) -> None:
 
 def give_code(dynamodb: Any, rapidapi: FakeRapidApi, event: dict[str, Any]) -> None:
     """Store EVENT_CODE for the event's caller and account, and put it in the account's recorded bio."""
+    from social_sync.container import Container
     from social_sync.models import VerificationCode, utc_now
-    from social_sync.store import DynamoProfileStore
+    from social_sync.settings import Settings
     from social_sync.verification import code_hash
-    from social_sync.verification_store import DynamoVerificationStore
 
     match = LINKED_ACCOUNT_PATH.match(event["rawPath"])
     assert match
     platform, handle = match["platform"], request_body(event)["handle"]
-    profiles = DynamoProfileStore(dynamodb, TABLE_NAME, history_retention_days=400, write_attempts=3)
     now = utc_now()
     code = VerificationCode(
         handle=handle, code_hash=code_hash(EVENT_CODE), issued_at=now, expires_at=now + timedelta(minutes=5)
     )
-    DynamoVerificationStore(dynamodb, TABLE_NAME, profiles, write_attempts=3).put_code(
+    Container(Settings.from_env(), dynamodb=dynamodb).verifications.put_code(
         caller(event), platform, handle.lower(), code
     )
     rapidapi.set_bio(platform, handle, f"my bio {EVENT_CODE}", recorded=handle)

@@ -13,8 +13,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from social_sync.models import MAX_USER_ID_LENGTH, utc_now
-from social_sync.schedule import QUEUE_BATCH, DueProfile, dispatch_due_profiles
+from social_sync.models import MAX_USER_ID_LENGTH, DueProfile, utc_now
+from social_sync.schedule import QUEUE_BATCH, dispatch_due_profiles
 from tests.unit.conftest import TABLE_NAME, FakeContext, http_event, invoke
 
 ME = "/api/v1/profiles/me"

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from social_sync.errors import AccountNotFound, RapidApiUnavailable
-from social_sync.models import MAX_FOLLOWERS
-from social_sync.providers import FetchedAccount, normalize_handle, parse_account
+from social_sync.models import MAX_FOLLOWERS, FetchedAccount, normalize_handle
+from social_sync.providers import parse_account
 from tests.fake_rapidapi import BIO_PATHS, fixture_json
 
 

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
+from social_sync.data.quota_slots import DynamoQuotaStore
 from social_sync.deadline import Deadline
 from social_sync.errors import PlanExhausted
 from social_sync.quota import RATE_HEADROOM, SCHEDULE_LEASE, SharedQuota
-from social_sync.quota_store import DynamoQuotaStore
 from tests.fake_rapidapi import FakeClock, FakeRapidApi
 from tests.unit.conftest import TABLE_NAME, FakeContext, http_event
 

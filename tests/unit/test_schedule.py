@@ -15,10 +15,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from localrun.sync_now import sqs_event as localrun_sqs_event
+from social_sync.data.keys import SYNC_DUE_INDEX, SYNC_SHARDS, sync_shard
+from social_sync.data.schedule_index import DynamoScheduleIndex
 from social_sync.models import utc_now
 from social_sync.profiles import SYNC_PERIODS, next_due_at
 from social_sync.schedule import QUEUE_BATCH, dispatch_due_profiles
-from social_sync.store import SYNC_DUE_INDEX, SYNC_SHARDS, DynamoProfileStore, sync_shard
 from tests.fake_rapidapi import FakeRapidApi, Reply
 from tests.unit.conftest import TABLE_NAME, http_event, invoke, load_event
 
@@ -250,7 +251,7 @@ def test_the_dispatcher_reads_due_profiles_from_the_index_and_queues_them_in_bat
         ExpressionAttributeValues={":t": {"S": tomorrow}},
     )
     client = CallRecorder(dynamodb)
-    store = DynamoProfileStore(client, TABLE_NAME, history_retention_days=400, write_attempts=3)
+    store = DynamoScheduleIndex(client, TABLE_NAME)
     queue = RecordingQueue()
 
     # When the dispatcher runs
@@ -269,7 +270,7 @@ def test_the_dispatcher_reads_due_profiles_from_the_index_and_queues_them_in_bat
 
 def test_a_claimed_profile_is_not_sent_again_until_its_claim_runs_out(function: Any, dynamodb: Any) -> None:
     schedule(function, "alice")
-    store = DynamoProfileStore(dynamodb, TABLE_NAME, history_retention_days=400, write_attempts=3)
+    store = DynamoScheduleIndex(dynamodb, TABLE_NAME)
     now = utc_now()
 
     first = dispatch_due_profiles(store, RecordingQueue(), now, claim_seconds=1800)
@@ -283,7 +284,7 @@ def test_a_profile_that_changed_after_the_index_read_is_skipped_not_sent(
     function: Any, dynamodb: Any
 ) -> None:
     schedule(function, "alice")
-    real = DynamoProfileStore(dynamodb, TABLE_NAME, history_retention_days=400, write_attempts=3)
+    real = DynamoScheduleIndex(dynamodb, TABLE_NAME)
     seen = list(real.due_profiles(utc_now()))
     # Another dispatcher run claims it between this run's read and its claim.
     assert real.claim_for_dispatch("alice", seen[0].dispatch_at, utc_now() + timedelta(hours=1))
@@ -303,7 +304,7 @@ def test_a_profile_that_changed_after_the_index_read_is_skipped_not_sent(
 def test_a_dispatcher_short_of_time_leaves_the_rest_for_the_next_tick(function: Any, dynamodb: Any) -> None:
     for user in ("a", "b"):
         schedule(function, user)
-    store = DynamoProfileStore(dynamodb, TABLE_NAME, history_retention_days=400, write_attempts=3)
+    store = DynamoScheduleIndex(dynamodb, TABLE_NAME)
 
     report = dispatch_due_profiles(
         store, RecordingQueue(), utc_now(), claim_seconds=60, time_left=lambda: 5.0

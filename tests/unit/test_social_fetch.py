@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
+from social_sync.data.keys import QUOTA_PREFIX
 from social_sync.errors import FetchLimitReached
 from social_sync.platforms import PLATFORM_SPECS, RateLimit
 from social_sync.providers import parse_account
-from social_sync.quota_store import QUOTA_PREFIX
 from social_sync.rapidapi import WindowCap
 from tests.fake_rapidapi import FakeRapidApi, MemoryCounter, Reply, fixture_json, fixture_path
 from tests.unit.conftest import FETCH_STATE_TABLE_NAME, TABLE_NAME, http_event, invoke

@@ -15,16 +15,17 @@ from botocore.stub import Stubber
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from social_sync.data.attributes import from_attributes, to_attributes
+from social_sync.data.profiles import DynamoProfiles
 from social_sync.errors import ConcurrentUpdateConflict, StoreUnavailable
 from social_sync.models import ENGAGEMENT_DECIMALS, MAX_FOLLOWERS, PlatformReading, Profile, utc_now
 from social_sync.profiles import apply_sync
-from social_sync.store import DynamoProfileStore, from_attributes, to_attributes
 from tests.unit.conftest import TABLE_NAME
 
 
-def make_store(client: Any, attempts: int = 12, sleeps: list[float] | None = None) -> DynamoProfileStore:
+def make_store(client: Any, attempts: int = 12, sleeps: list[float] | None = None) -> DynamoProfiles:
     record = sleeps.append if sleeps is not None else (lambda _: None)
-    return DynamoProfileStore(
+    return DynamoProfiles(
         client, TABLE_NAME, history_retention_days=400, write_attempts=attempts, sleep=record
     )
 

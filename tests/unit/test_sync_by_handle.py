@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from social_sync.errors import RapidApiTimeout
+from social_sync.models import FetchedAccount
 from social_sync.profiles import fetch_accounts
-from social_sync.providers import FetchedAccount
 from tests.fake_rapidapi import FakeRapidApi, Reply
 from tests.template import ROOT
 from tests.unit.conftest import PLATFORM_FUNCTIONS, TABLE_NAME, http_event, invoke

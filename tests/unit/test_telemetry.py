@@ -16,9 +16,8 @@ import pytest
 
 from social_sync import telemetry
 from social_sync.errors import RapidApiTimeout, SyncTooSoon
-from social_sync.models import SocialSyncRequest
+from social_sync.models import DispatchReport, RefreshReport, SocialSyncRequest
 from social_sync.rapidapi import INTERACTIVE, RapidApiClient
-from social_sync.schedule import DispatchReport, RefreshReport
 from social_sync.settings import Settings
 from social_sync.startup import reseed_after_restore
 from tests.fake_rapidapi import FakeRapidApi, Reply, pacer

@@ -8,8 +8,11 @@ from typing import Any
 
 import pytest
 
+from social_sync.container import Container
+from social_sync.data.profiles import DynamoProfiles
 from social_sync.errors import AccountNotVerified, CodeNotUsable, ConcurrentUpdateConflict
 from social_sync.models import (
+    FetchedAccount,
     PlatformReading,
     Profile,
     VerificationState,
@@ -19,12 +22,10 @@ from social_sync.models import (
 )
 from social_sync.ownership import is_verified
 from social_sync.profiles import sync_platforms
-from social_sync.providers import FetchedAccount
+from social_sync.protocols import VerificationStore
 from social_sync.schedule import linked_platforms
 from social_sync.settings import Settings
-from social_sync.store import DynamoProfileStore
 from social_sync.verification import BIO_SHOWN, code_hash, codes_in, issue_code, new_code, verify_account
-from social_sync.verification_store import DynamoVerificationStore
 from tests.fake_rapidapi import FakeRapidApi
 from tests.unit.conftest import PLATFORM_FUNCTIONS, TABLE_NAME, http_event, invoke
 
@@ -444,9 +445,8 @@ def test_the_scheduled_sync_uses_the_verified_handle_and_only_it_when_required()
     assert list(linked_platforms(profile, verified_only=True)) == [("tiktok", "charlidamelio")]
 
 
-def verification_store(dynamodb: Any) -> DynamoVerificationStore:
-    profiles = DynamoProfileStore(dynamodb, TABLE_NAME, history_retention_days=400, write_attempts=3)
-    return DynamoVerificationStore(dynamodb, TABLE_NAME, profiles, write_attempts=3)
+def verification_store(dynamodb: Any) -> VerificationStore:
+    return Container(Settings.from_env(), dynamodb=dynamodb).verifications
 
 
 def failing_fetch(platform: Any, handle: str) -> Any:
@@ -470,7 +470,7 @@ def test_handles_compare_without_at_sign_or_case() -> None:
 class InterferingStore:
     """The real verification store, with another writer getting in between its first read and write."""
 
-    def __init__(self, store: DynamoVerificationStore, interfere: Callable[[], None]) -> None:
+    def __init__(self, store: VerificationStore, interfere: Callable[[], None]) -> None:
         self.store = store
         self.interfere = interfere
         self.reads = 0
@@ -489,9 +489,7 @@ class InterferingStore:
         return self.store.verify(user_id, platform, code_key, account_key, racing)
 
 
-def issued_and_in_bio(
-    store: DynamoVerificationStore, settings: Settings
-) -> Callable[[Any, str], FetchedAccount]:
+def issued_and_in_bio(store: VerificationStore, settings: Settings) -> Callable[[Any, str], FetchedAccount]:
     code = issue_code(store, settings, "alice", "tiktok", "charlidamelio", utc_now()).code
     return lambda platform, handle: FetchedAccount(
         platform="tiktok", handle="charlidamelio", followers=7, bio=code
@@ -556,7 +554,7 @@ def test_a_profile_update_made_only_at_the_version_read_is_refused_once_the_prof
     dynamodb: Any,
 ) -> None:
     # Given a profile written once (version 1), created under the condition "no profile yet" (0)
-    store = DynamoProfileStore(dynamodb, TABLE_NAME, history_retention_days=400, write_attempts=3)
+    store = DynamoProfiles(dynamodb, TABLE_NAME, history_retention_days=400, write_attempts=3)
     now = utc_now()
     assert store.update_fields("alice", {"bio": "a"}, now, expected_version=0).version == 1
 
@@ -577,7 +575,7 @@ def test_required_verification_is_checked_again_on_the_profile_being_written(
     # Given a deployment that requires verification, and numbers fetched for an account that is not
     # (or no longer, after a takeover between the check and the write) the caller's verified one
     env.setenv("REQUIRE_VERIFIED_ACCOUNTS", "true")
-    store = DynamoProfileStore(dynamodb, TABLE_NAME, history_retention_days=400, write_attempts=3)
+    store = DynamoProfiles(dynamodb, TABLE_NAME, history_retention_days=400, write_attempts=3)
     reading = PlatformReading(followers=5, source="rapidapi", handle="ninja")
 
     # Then the write refuses them, and nothing is stored

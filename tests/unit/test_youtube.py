@@ -12,6 +12,7 @@ import boto3
 import httpx
 import pytest
 
+from social_sync.data.fetch_state import DynamoFetchState
 from social_sync.errors import (
     AccountNotFound,
     AccountNumbersHidden,
@@ -22,7 +23,6 @@ from social_sync.errors import (
 from social_sync.providers import parse_account
 from social_sync.rapidapi import INTERACTIVE, RapidApiClient
 from social_sync.settings import Settings
-from social_sync.store import DynamoFetchState
 from social_sync.youtube import DailyQuota, pacific_day
 from tests.fake_rapidapi import FakeRapidApi, MemoryCounter, Reply, fixture_json, pacer
 from tests.unit.conftest import FETCH_STATE_TABLE_NAME as TABLE

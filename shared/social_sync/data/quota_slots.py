@@ -14,13 +14,11 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
-from social_sync.store import translate_errors
+from social_sync.data.dynamo import condition_failed, translate_errors
+from social_sync.data.keys import quota_key
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-
-QUOTA_PREFIX = "QUOTA#"
-QUOTA_SK = "QUOTA"
 
 
 def _number(seconds: float) -> dict[str, str]:
@@ -41,7 +39,7 @@ class DynamoQuotaStore:
         Either way the sequence moves on by `interval` in the same conditional write; a busy
         sequence, the steady state under load, costs one write.
         """
-        key = {"pk": {"S": QUOTA_PREFIX + name}, "sk": {"S": QUOTA_SK}}
+        key = quota_key(name)
         for _ in range(2):  # a second round only if the sequence turned busy under our feet
             try:
                 with translate_errors():
@@ -59,7 +57,7 @@ class DynamoQuotaStore:
                     )
                 return float(Decimal(response["Attributes"]["nextSlot"]["N"]))
             except ClientError as error:
-                if not _condition_failed(error):
+                if not condition_failed(error):
                     raise
             try:
                 with translate_errors():
@@ -72,7 +70,7 @@ class DynamoQuotaStore:
                     )
                 return now
             except ClientError as error:
-                if not _condition_failed(error):
+                if not condition_failed(error):
                     raise
             if latest <= now:
                 break
@@ -84,15 +82,11 @@ class DynamoQuotaStore:
             with translate_errors():
                 self._client.update_item(
                     TableName=self._table,
-                    Key={"pk": {"S": QUOTA_PREFIX + name}, "sk": {"S": QUOTA_SK}},
+                    Key=quota_key(name),
                     UpdateExpression="SET nextSlot = :until",
                     ConditionExpression="attribute_not_exists(nextSlot) OR nextSlot < :until",
                     ExpressionAttributeValues={":until": _number(until)},
                 )
         except ClientError as error:
-            if not _condition_failed(error):
+            if not condition_failed(error):
                 raise
-
-
-def _condition_failed(error: ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"

@@ -1,6 +1,6 @@
 """DynamoDB for account verification: codes, attempt counters, and who holds each verified account.
 
-Same table as the profiles (social_sync.store):
+Same table as the profiles (the keys are in social_sync.data.keys):
 - a code: pk USER#<id>, sk VERIFY#CODE#<platform>#<handle>; only its hash is stored, and `expiresAt`
   (the table's TTL) removes it a day after it expired;
 - an attempt counter: pk USER#<id>, sk VERIFY#LIMIT#<kind>, one fixed window at a time;
@@ -18,7 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from social_sync.errors import ConcurrentUpdateConflict
+from social_sync.data.attributes import from_attributes, to_attributes
+from social_sync.data.dynamo import condition_failed, transact, translate_errors
+from social_sync.data.keys import code_key, limit_key, owner_key
+from social_sync.data.profiles import DynamoProfiles
 from social_sync.models import (
     HandleOwner,
     Profile,
@@ -27,41 +30,23 @@ from social_sync.models import (
     VerificationWrite,
     format_timestamp,
 )
-from social_sync.store import (
-    DynamoProfileStore,
-    _is_retryable,
-    from_attributes,
-    jitter_delay,
-    to_attributes,
-    translate_errors,
-    user_key,
-)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
-OWNER_SK = "OWNER"
 # A used or expired code is kept this long, so a late verify hears "expired" or "used", not "no code".
 CODE_KEPT_AFTER_EXPIRY = timedelta(days=1)
 
 
-def code_key(user_id: str, platform: str, handle_key: str) -> dict[str, Any]:
-    return {"pk": {"S": user_key(user_id)}, "sk": {"S": f"VERIFY#CODE#{platform}#{handle_key}"}}
-
-
-def owner_key(platform: str, handle_key: str) -> dict[str, Any]:
-    return {"pk": {"S": f"HANDLE#{platform}#{handle_key}"}, "sk": {"S": OWNER_SK}}
-
-
 class DynamoVerificationStore:
-    """VerificationStore (social_sync.verification) on the profiles' DynamoDB table."""
+    """VerificationStore (social_sync.protocols) on the profiles' DynamoDB table."""
 
     def __init__(
         self,
         client: DynamoDBClient,
         table_name: str,
-        profiles: DynamoProfileStore,
+        profiles: DynamoProfiles,
         *,
         write_attempts: int,
         sleep: Callable[[float], None] = time.sleep,
@@ -107,7 +92,7 @@ class DynamoVerificationStore:
         Two conditional updates: add one inside the current window while under the limit, or start
         the window over when the stored one is older. Concurrent callers never count past the limit.
         """
-        key = {"pk": {"S": user_key(user_id)}, "sk": {"S": f"VERIFY#LIMIT#{kind}"}}
+        key = limit_key(user_id, kind)
         start, end = int(window_start.timestamp()), int(window_end.timestamp())
         values = {":w": {"N": str(start)}, ":one": {"N": "1"}}
         # A caller that sees the window restarted by another goes round again: at most one lap each way.
@@ -143,7 +128,8 @@ class DynamoVerificationStore:
         read. When another writer got there first, read again and re-apply, up to `write_attempts`
         times. Domain errors raised by `change` propagate untouched.
         """
-        for attempt in range(self._attempts):
+
+        def prepare() -> tuple[list[TransactWriteItemTypeDef], Profile]:
             state = self._state(user_id, platform, code_handle_key, account_handle_key)
             write = change(state)
             version = (state.profile.version if state.profile else 0) + 1
@@ -160,15 +146,9 @@ class DynamoVerificationStore:
                     update={"version": state.owner_profile.version + 1}
                 )
                 items += self._profiles.profile_writes(previous, state.owner_profile.version, [])
-            try:
-                with translate_errors():
-                    self._client.transact_write_items(TransactItems=items)
-                return saved
-            except ClientError as error:
-                if not _is_retryable(error):
-                    raise
-            self._sleep(jitter_delay(attempt))
-        raise ConcurrentUpdateConflict("The profile is being changed by several requests at once; try again")
+            return items, saved
+
+        return transact(self._client, prepare, attempts=self._attempts, sleep=self._sleep)
 
     def _state(
         self, user_id: str, platform: str, code_handle_key: str, account_handle_key: str
@@ -258,7 +238,7 @@ class DynamoVerificationStore:
                     ExpressionAttributeValues=values,
                 )
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if condition_failed(error):
                 return False
             raise
         return True
