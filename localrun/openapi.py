@@ -219,7 +219,8 @@ def query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
 # What a status means where no error of the layer stands for it: API Gateway's own answers, and a bug.
 EDGE_STATUS_TEXT = {
     401: "No token, or one the authorizer refuses (API Gateway answers before any function runs).",
-    413: "Over API Gateway's own limit on a request.",
+    413: "(API Gateway's own limit on a request, 10 MB, answers the same.)",
+    503: "Retry-After says when to try again.",
     500: "Something unexpected; never a stack trace or internals.",
 }
 

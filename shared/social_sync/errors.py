@@ -47,7 +47,7 @@ class PayloadTooLarge(DomainError):
 
 
 class RetryLater(DomainError):
-    """Refused for now; Retry-After says when trying again can succeed (`retry_after_seconds`)."""
+    """Refused for now; Retry-After says when trying again can succeed."""
 
     def __init__(self, message: str, retry_after_seconds: int) -> None:
         super().__init__(message)
