@@ -1,7 +1,7 @@
 """The composition root: everything the functions' code is built from, made here and nowhere else.
 
 Each function makes one Container when its handler is bound (once per Lambda container), from the
-environment. Each part is built on first use, so a function pays only for what it uses: a numbers
+environment. Apart from the DynamoDB client, made at once, each part is built on first use, so a function pays only for what it uses: a numbers
 sync never imports httpx, an HTTP function never builds the queue. Parts are built once even when
 threads race for them (the worker refreshes a batch's profiles side by side). Tests hand in fakes:
 
@@ -85,8 +85,11 @@ class Container:
 
     @classmethod
     def from_env(cls) -> Container:
-        """The container a deployed function runs with: its settings from the environment."""
-        return cls(Settings.from_env())
+        """The container a deployed function runs with: its settings from the environment, and its
+        DynamoDB client made now, during init, which SnapStart snapshots: no request pays for it."""
+        container = cls(Settings.from_env())
+        _ = container.dynamodb
+        return container
 
     @part
     def dynamodb(self) -> DynamoDBClient:
