@@ -15,7 +15,7 @@ import pytest
 from social_sync import api
 from social_sync.errors import DomainError, RapidApiTimeout, RapidApiUnavailable
 from social_sync.http import Route
-from tests.unit.conftest import PLATFORM_FUNCTIONS, TABLE_NAME, http_event, invoke
+from tests.helpers import PLATFORM_FUNCTIONS, TABLE_NAME, http_event, invoke
 
 SYNC = "/api/v1/profiles/social-sync"
 ME = "/api/v1/profiles/me"

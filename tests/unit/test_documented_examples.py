@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from localrun.openapi import EXAMPLE_TIME, EXAMPLE_USER, PROFILE_UPDATE_EXAMPLE, SEED_NUMBERS, build_document
-from tests.unit.conftest import http_event, invoke
+from tests.helpers import http_event, invoke
 
 TIMESTAMP = re.compile(r'"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z"')
 SYNC_TIKTOK = ("POST", "/api/v1/profiles/social-sync/tiktok")

@@ -23,8 +23,8 @@ import pytest
 
 from social_sync.quota_store import QUOTA_PREFIX
 from tests.fake_rapidapi import FakeRapidApi, fixture_json
+from tests.helpers import TABLE_NAME, invoke, load_event
 from tests.template import ROOT, resources
-from tests.unit.conftest import TABLE_NAME, invoke, load_event
 
 EVENTS_DIR = ROOT / "events"
 EVENT_FILES = sorted(path.name for path in EVENTS_DIR.glob("*.json"))

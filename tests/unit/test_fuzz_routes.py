@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.fake_rapidapi import FakeRapidApi
-from tests.unit.conftest import FakeContext, http_event
+from tests.helpers import FakeContext, http_event
 
 ROUTES = {
     "SyncTikTokFunction": ("POST", "/api/v1/profiles/social-sync/tiktok"),

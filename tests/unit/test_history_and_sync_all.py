@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 import pytest
 
 from social_sync import api
-from tests.unit.conftest import PLATFORM_FUNCTIONS, TABLE_NAME, http_event, invoke
+from tests.helpers import PLATFORM_FUNCTIONS, TABLE_NAME, http_event, invoke
 
 HISTORY = "/api/v1/profiles/me/stats/history"
 SYNC = "/api/v1/profiles/social-sync"

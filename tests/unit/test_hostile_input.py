@@ -15,7 +15,7 @@ import pytest
 
 from social_sync.models import MAX_USER_ID_LENGTH, utc_now
 from social_sync.schedule import QUEUE_BATCH, DueProfile, dispatch_due_profiles
-from tests.unit.conftest import TABLE_NAME, FakeContext, http_event, invoke
+from tests.helpers import TABLE_NAME, FakeContext, http_event, invoke
 
 ME = "/api/v1/profiles/me"
 SYNC = "/api/v1/profiles/social-sync"

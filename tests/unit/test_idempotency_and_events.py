@@ -8,8 +8,8 @@ from typing import Any
 import boto3
 import pytest
 
+from tests.helpers import TABLE_NAME, http_event, invoke
 from tests.template import table_definition
-from tests.unit.conftest import TABLE_NAME, http_event, invoke
 
 SYNC = "/api/v1/profiles/social-sync"
 IDEMPOTENCY_TABLE = "social-sync-idempotency-unit"

@@ -21,7 +21,7 @@ from social_sync.errors import RapidApiTimeout, RapidApiUnavailable
 from social_sync.rapidapi import INTERACTIVE, MAX_PAYLOAD_BYTES, RapidApiClient
 from social_sync.settings import Settings
 from tests.fake_rapidapi import FakeRapidApi, MemorySlots, Reply, fixture, gzip_bomb
-from tests.unit.conftest import FakeContext, http_event
+from tests.helpers import FakeContext, http_event
 
 SYNC_TIKTOK = "/api/v1/profiles/social-sync/tiktok"
 

@@ -11,7 +11,7 @@ from social_sync.errors import PlanExhausted
 from social_sync.quota import RATE_HEADROOM, SCHEDULE_LEASE, SharedQuota
 from social_sync.quota_store import DynamoQuotaStore
 from tests.fake_rapidapi import FakeClock, FakeRapidApi
-from tests.unit.conftest import TABLE_NAME, FakeContext, http_event
+from tests.helpers import TABLE_NAME, FakeContext, http_event
 
 # Wall-clock seconds (the quota's slots are epoch times in DynamoDB).
 WALL_CLOCK = 1_800_000_000.0

@@ -20,7 +20,7 @@ from social_sync.profiles import SYNC_PERIODS, next_due_at
 from social_sync.schedule import QUEUE_BATCH, dispatch_due_profiles
 from social_sync.store import SYNC_DUE_INDEX, SYNC_SHARDS, DynamoProfileStore, sync_shard
 from tests.fake_rapidapi import FakeRapidApi, Reply
-from tests.unit.conftest import TABLE_NAME, http_event, invoke, load_event
+from tests.helpers import TABLE_NAME, http_event, invoke, load_event
 
 ME = "/api/v1/profiles/me"
 

@@ -16,7 +16,7 @@ from social_sync.providers import parse_account
 from social_sync.quota_store import QUOTA_PREFIX
 from social_sync.rapidapi import WindowCap
 from tests.fake_rapidapi import FakeRapidApi, MemoryCounter, Reply, fixture_json, fixture_path
-from tests.unit.conftest import FETCH_STATE_TABLE_NAME, TABLE_NAME, http_event, invoke
+from tests.helpers import FETCH_STATE_TABLE_NAME, TABLE_NAME, http_event, invoke
 
 PATH = "/api/v1/social/fetch"
 Invoked = tuple[int, dict[str, Any], dict[str, str]]

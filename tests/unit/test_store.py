@@ -19,7 +19,7 @@ from social_sync.errors import ConcurrentUpdateConflict, StoreUnavailable
 from social_sync.models import ENGAGEMENT_DECIMALS, MAX_FOLLOWERS, PlatformReading, Profile, utc_now
 from social_sync.profiles import apply_sync
 from social_sync.store import DynamoProfileStore, from_attributes, to_attributes
-from tests.unit.conftest import TABLE_NAME
+from tests.helpers import TABLE_NAME
 
 
 def make_store(client: Any, attempts: int = 12, sleeps: list[float] | None = None) -> DynamoProfileStore:

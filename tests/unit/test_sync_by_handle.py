@@ -13,8 +13,8 @@ from social_sync.errors import RapidApiTimeout
 from social_sync.profiles import fetch_accounts
 from social_sync.providers import FetchedAccount
 from tests.fake_rapidapi import FakeRapidApi, Reply
+from tests.helpers import PLATFORM_FUNCTIONS, TABLE_NAME, http_event, invoke
 from tests.template import ROOT
-from tests.unit.conftest import PLATFORM_FUNCTIONS, TABLE_NAME, http_event, invoke
 
 SYNC = "/api/v1/profiles/social-sync"
 RECORDED = {"tiktok": "charlidamelio", "twitter": "nasa", "twitch": "ninja", "instagram": "nasa"}

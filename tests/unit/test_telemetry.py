@@ -22,8 +22,8 @@ from social_sync.schedule import DispatchReport, RefreshReport
 from social_sync.settings import Settings
 from social_sync.startup import reseed_after_restore
 from tests.fake_rapidapi import FakeRapidApi, Reply, pacer
+from tests.helpers import PLATFORM_FUNCTIONS, http_event, invoke
 from tests.template import ROOT
-from tests.unit.conftest import PLATFORM_FUNCTIONS, http_event, invoke
 
 NAMESPACE = "SocialSyncUnit"
 

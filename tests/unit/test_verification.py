@@ -26,7 +26,7 @@ from social_sync.store import DynamoProfileStore
 from social_sync.verification import BIO_SHOWN, code_hash, codes_in, issue_code, new_code, verify_account
 from social_sync.verification_store import DynamoVerificationStore
 from tests.fake_rapidapi import FakeRapidApi
-from tests.unit.conftest import PLATFORM_FUNCTIONS, TABLE_NAME, http_event, invoke
+from tests.helpers import PLATFORM_FUNCTIONS, TABLE_NAME, http_event, invoke
 
 LINKED = "/api/v1/profiles/me/linked-accounts"
 RECORDED = {"tiktok": "charlidamelio", "twitter": "nasa", "twitch": "ninja", "instagram": "nasa"}

@@ -25,7 +25,7 @@ from social_sync.settings import Settings
 from social_sync.store import DynamoFetchState
 from social_sync.youtube import DailyQuota, pacific_day
 from tests.fake_rapidapi import FakeRapidApi, MemoryCounter, Reply, fixture_json, pacer
-from tests.unit.conftest import FETCH_STATE_TABLE_NAME as TABLE
+from tests.helpers import FETCH_STATE_TABLE_NAME as TABLE
 
 MKBHD_SUBSCRIBERS = 19_600_000
 # Likes + comments of the recorded videos whose likes are shown (one hides them; one has comments off).
