@@ -131,9 +131,11 @@ def sync(
     return invoke(function(PLATFORM_FUNCTIONS[platform]), event)
 
 
-def synced(function: Functions, platform: str, body: Any, sub: str = "alice") -> dict[str, Any]:
+def synced(
+    function: Functions, platform: str, body: Any, sub: str = "alice", idempotency_key: str | None = None
+) -> dict[str, Any]:
     """Given-step: a sync that must succeed. Asserts 200 and returns the response body."""
-    status, answer, _ = sync(function, platform, body, sub=sub)
+    status, answer, _ = sync(function, platform, body, sub=sub, idempotency_key=idempotency_key)
     assert status == 200, answer
     return answer
 
