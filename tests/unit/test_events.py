@@ -21,9 +21,8 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from social_sync.quota_store import QUOTA_PREFIX
 from tests.fake_rapidapi import FakeRapidApi, fixture_json
-from tests.helpers import TABLE_NAME, invoke, load_event
+from tests.helpers import TABLE_NAME, Invoked, invoke, load_event, user_items
 from tests.template import ROOT, resources
 
 EVENTS_DIR = ROOT / "events"
@@ -117,8 +116,6 @@ LINKED_ACCOUNT_PATH = re.compile(
     r"^/api/v1/profiles/me/linked-accounts/(?P<platform>[a-z]+)/(?P<action>code|verify)$"
 )
 
-Invoked = tuple[int, dict[str, Any], dict[str, str]]
-
 
 @cache
 def route_functions() -> dict[str, str]:
@@ -156,17 +153,6 @@ def caller(event: dict[str, Any]) -> str:
 def run(function: Callable[[str], ModuleType], name: str) -> Invoked:
     event = load_event(name)
     return invoke(function(function_for(event)), event)
-
-
-def table_items(dynamodb: Any) -> list[dict[str, Any]]:
-    """Every item of the profiles and history in the table, in key order, as DynamoDB returns them.
-
-    The shared RapidAPI plan's bookkeeping (QUOTA# items) is left out: a fetch that failed upstream
-    still spent its slot of the plan, which is right, and is no change to anyone's data.
-    """
-    items = dynamodb.scan(TableName=TABLE_NAME, ConsistentRead=True)["Items"]
-    data = [item for item in items if not item["pk"]["S"].startswith(QUOTA_PREFIX)]
-    return sorted(data, key=lambda item: (item["pk"]["S"], item["sk"]["S"]))
 
 
 def parse_timestamp(value: Any) -> datetime:
@@ -447,14 +433,14 @@ def test_event_gets_its_documented_response(
         assert seeded[0] == 200, seeded
     if expected.given_code:
         give_code(dynamodb, rapidapi, event)
-    before = table_items(dynamodb)
+    before = user_items(dynamodb)
     started = datetime.now(UTC)
 
     # When API Gateway hands the event to the function of its route
     status, body, headers = invoke(function(function_for(event)), event)
 
     # Then the status and the body are the documented ones
-    after = table_items(dynamodb)
+    after = user_items(dynamodb)
     assert status == expected.status, body
     assert_json_response(headers)
     if status >= 400:
