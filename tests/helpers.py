@@ -158,6 +158,14 @@ def sync_over_http(stack: LocalStack, user: str, platform: str, body: Any) -> Re
     return stack.request("POST", f"{SYNC_PATH}/{platform}", body, token=stack.token(user))
 
 
+def synced_over_http(stack: LocalStack, user: str, platform: str, body: Any) -> dict[str, Any]:
+    """Given-step over HTTP: a sync that must succeed. Asserts 200 and returns the response body."""
+    reply = sync_over_http(stack, user, platform, body)
+    assert reply.status == 200, reply.body
+    answer: dict[str, Any] = reply.json()
+    return answer
+
+
 # --- Reads of the moto table, as DynamoDB holds it.
 
 

@@ -149,9 +149,14 @@ def cursor(key: object) -> str:
     ],
 )
 def test_hostile_history_queries_are_a_400(stack: LocalStack, user: str, query: str) -> None:
+    # Given a user with a history
     token = stack.token(user)
-    stack.request("POST", f"{SYNC}/tiktok", {"followers": 1}, token=token)
+    assert stack.request("POST", f"{SYNC}/tiktok", {"followers": 1}, token=token).status == 200
+
+    # When a hostile history query is sent
     reply = stack.request("GET", f"{HISTORY}?{query.replace('%7Buser%7D', user)}", token=token)
+
+    # Then it is a documented refusal
     assert_documented_refusal(reply.status, reply.body)
 
 

@@ -113,7 +113,7 @@ def test_sync_all_is_atomic_and_history_tracks_every_platform(stack: LocalStack,
     assert_aggregates_match_breakdown(profile)
 
     # Then a later TikTok sync shows up as growth
-    stack.request("POST", f"{SYNC}/tiktok", {"followers": 1100}, token=token)
+    assert stack.request("POST", f"{SYNC}/tiktok", {"followers": 1100}, token=token).status == 200
     page = stack.request("GET", f"{HISTORY}?limit=2", token=token).json()
     assert len(page["history"]) == 2
     assert "nextCursor" in page
