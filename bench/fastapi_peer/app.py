@@ -37,7 +37,7 @@ api = FastAPI()
 def fetch(platform: Platform, handle: str) -> FetchedAccount:
     from social_sync.rapidapi import INTERACTIVE, rapidapi_client
 
-    return rapidapi_client(settings, policy=INTERACTIVE).fetch_account(platform, handle)
+    return rapidapi_client(settings, policy=INTERACTIVE, caller="http").fetch_account(platform, handle)
 
 
 @api.post("/api/v1/profiles/social-sync/{platform}")

@@ -15,6 +15,7 @@ import json
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 import schemathesis
@@ -91,7 +92,9 @@ def test_the_local_api_publishes_the_committed_document(fuzzed_api: LocalStack) 
 
 
 @schema.parametrize()
-def test_every_route_answers_as_documented(case: Case, fuzzed_api: LocalStack, fuzzer_token: str) -> None:
+def test_every_route_answers_as_documented(
+    case: Case[Any], fuzzed_api: LocalStack, fuzzer_token: str
+) -> None:
     # Given any request the document allows (or one it does not), with a valid token
     # When it is sent to the local API
     # Then no answer is a 5xx, and its status, headers and body are the documented ones

@@ -323,7 +323,7 @@ def logged() -> Iterator[io.StringIO]:
     handler.addFilter(lambda record: bool(buffer.write(repr(vars(record)))) or True)
     rapidapi.logger.addHandler(handler)
     yield buffer
-    rapidapi.logger.removeHandler(handler)
+    logging.getLogger(rapidapi.logger.name).removeHandler(handler)
 
 
 def test_neither_the_key_nor_the_handle_is_ever_logged(

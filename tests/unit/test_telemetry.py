@@ -17,6 +17,7 @@ import pytest
 from social_sync import telemetry
 from social_sync.errors import RapidApiTimeout, SyncTooSoon
 from social_sync.models import SocialSyncRequest
+from social_sync.platforms import Platform
 from social_sync.rapidapi import INTERACTIVE, RapidApiClient
 from social_sync.schedule import DispatchReport, RefreshReport
 from social_sync.settings import Settings
@@ -72,7 +73,7 @@ def test_a_sync_counts_each_platform_by_source_trigger_and_outcome(
     metrics: Callable[[], list[Emitted]],
 ) -> None:
     # Given a sync of numbers for TikTok and of a handle for Twitch
-    requests = {
+    requests: dict[Platform, SocialSyncRequest] = {
         "tiktok": SocialSyncRequest(followers=10),
         "twitch": SocialSyncRequest.model_validate({"usernameOrId": "ninja"}),
     }

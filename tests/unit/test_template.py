@@ -17,9 +17,9 @@ from typing import Any
 
 import boto3
 import pytest
-from cfnlint.api import ManualArgs, lint_file
-from samtranslator.parser.parser import Parser
-from samtranslator.translator.translator import Translator
+from cfnlint.api import ManualArgs, lint_file  # type: ignore[import-untyped]
+from samtranslator.parser.parser import Parser  # type: ignore[import-untyped]
+from samtranslator.translator.translator import Translator  # type: ignore[import-untyped]
 
 from localrun.template import Resolver
 from tests.template import ROOT, TEMPLATE, resources, template

@@ -480,7 +480,7 @@ class InterferingStore:
 
     def verify(self, user_id: str, platform: str, code_key: str, account_key: str, change: Any) -> Profile:
         def racing(state: VerificationState) -> VerificationWrite:
-            write = change(state)
+            write: VerificationWrite = change(state)
             self.reads += 1
             if self.reads == 1:
                 self.interfere()
