@@ -20,24 +20,22 @@ from social_sync.profiles import SYNC_PERIODS, next_due_at
 from social_sync.schedule import QUEUE_BATCH, dispatch_due_profiles
 from social_sync.store import SYNC_DUE_INDEX, SYNC_SHARDS, DynamoProfileStore, sync_shard
 from tests.fake_rapidapi import FakeRapidApi, Reply
-from tests.helpers import TABLE_NAME, RecordingQueue, history_items, http_event, invoke, load_event, synced
+from tests.helpers import (
+    TABLE_NAME,
+    FakeContext,
+    RecordingQueue,
+    history_items,
+    http_event,
+    invoke,
+    load_event,
+    synced,
+)
 
 ME = "/api/v1/profiles/me"
 
 
-class LongContext:
-    """A Lambda context with the worker's whole timeout ahead of it."""
-
-    function_name = "SyncWorkerFunction"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:SyncWorkerFunction"
-    aws_request_id = "unit-worker"
-
-    def __init__(self, remaining_seconds: float = 180) -> None:
-        self.remaining_seconds = remaining_seconds
-
-    def get_remaining_time_in_millis(self) -> int:
-        return int(self.remaining_seconds * 1000)
+# The worker's whole timeout (template.yaml), for a Lambda context with all of it ahead.
+WORKER_TIMEOUT_SECONDS = 180
 
 
 @pytest.fixture
@@ -109,12 +107,12 @@ def refresh_event(*users: str) -> dict[str, Any]:
 
 def run_worker(function: Callable[[str], ModuleType], event: dict[str, Any]) -> list[str]:
     """Invoke the worker; returns the message ids it reported failed."""
-    result = function("SyncWorkerFunction").lambda_handler(event, LongContext())
+    result = function("SyncWorkerFunction").lambda_handler(event, FakeContext(WORKER_TIMEOUT_SECONDS))
     return [failure["itemIdentifier"] for failure in result["batchItemFailures"]]
 
 
 def run_dispatcher(function: Callable[[str], ModuleType]) -> dict[str, Any]:
-    result: dict[str, Any] = function("ScheduledSyncFunction").lambda_handler({}, LongContext(60))
+    result: dict[str, Any] = function("ScheduledSyncFunction").lambda_handler({}, FakeContext(60))
     return result
 
 
@@ -445,7 +443,7 @@ def test_records_left_without_enough_time_are_handed_back_unprocessed(
     schedule(function, "alice", tiktok="charlidamelio")
     event = refresh_event("alice")
 
-    result = function("SyncWorkerFunction").lambda_handler(event, LongContext(remaining_seconds=30))
+    result = function("SyncWorkerFunction").lambda_handler(event, FakeContext(remaining_seconds=30))
 
     assert result["batchItemFailures"] == [{"itemIdentifier": event["Records"][0]["messageId"]}]
     assert rapidapi.count() == 0
@@ -461,7 +459,7 @@ def test_the_sample_schedule_event_dispatches_the_due_profiles(function: Any, qu
     assert event["detail-type"] == "Scheduled Event"
 
     # When EventBridge's scheduled event reaches the dispatcher
-    summary = function("ScheduledSyncFunction").lambda_handler(event, LongContext(60))
+    summary = function("ScheduledSyncFunction").lambda_handler(event, FakeContext(60))
 
     # Then that profile is queued
     assert summary["dispatched"] == 1
@@ -486,7 +484,7 @@ def test_the_sample_sqs_batch_refreshes_both_profiles(function: Any, rapidapi: F
         assert status == 200
 
     # When Lambda's SQS poller hands the batch to the worker
-    result = function("SyncWorkerFunction").lambda_handler(event, LongContext())
+    result = function("SyncWorkerFunction").lambda_handler(event, FakeContext(WORKER_TIMEOUT_SECONDS))
 
     # Then no record failed and the linked platforms were fetched
     assert result == {"batchItemFailures": []}
