@@ -7,15 +7,24 @@ says so in its docstring; a helper for the request under test returns the status
 
 from __future__ import annotations
 
+import base64
+import copy
 import json
-from collections.abc import Callable
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from social_sync.platforms import PLATFORM_SPECS
 from social_sync.quota_store import QUOTA_PREFIX
-from tests.template import ROOT
+from tests.template import ROOT, template
 
 if TYPE_CHECKING:
     from tests.integration.stack import LocalStack, Reply
@@ -166,6 +175,16 @@ def synced_over_http(stack: LocalStack, user: str, platform: str, body: Any) -> 
     return answer
 
 
+def history_cursor(value: Any) -> str:
+    """A history `cursor` as the API writes one: `value` as JSON, in URL-safe base64 without padding."""
+    return raw_history_cursor(json.dumps(value))
+
+
+def raw_history_cursor(text: str) -> str:
+    """`text` as it is (JSON or not), encoded the way a history `cursor` is."""
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
 # --- Reads of the moto table, as DynamoDB holds it.
 
 
@@ -190,3 +209,121 @@ def history_items(dynamodb: Any, user: str = "alice") -> list[dict[str, Any]]:
         ExpressionAttributeValues={":pk": {"S": f"USER#{user}"}, ":history": {"S": "HISTORY#"}},
     )["Items"]
     return items
+
+
+# --- The aggregates, computed independently of the layer.
+
+
+def expected_avg_engagement(entries: Iterable[dict[str, Any]]) -> float:
+    """The README's avgEngagement of wire entries (`followers`, `engagement`), computed exactly in Decimal:
+    sum(f * e) / sum(f) over the entries whose engagement is known, their plain mean when they have no
+    followers, 0 when none is known; rounded half-up to 2 places, so the check cannot drift."""
+    known = [
+        (Decimal(r.get("followers", 0)), Decimal(str(r["engagement"]))) for r in entries if "engagement" in r
+    ]
+    if not known:
+        return 0.0
+    weight = sum((followers for followers, _ in known), Decimal(0))
+    if weight == 0:
+        rate = sum((engagement for _, engagement in known), Decimal(0)) / len(known)
+    else:
+        rate = sum((followers * engagement for followers, engagement in known), Decimal(0)) / weight
+    return float(rate.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+def assert_aggregates_match_breakdown(profile: dict[str, Any]) -> None:
+    """A wire profile's totalFollowers and avgEngagement are those of its platformBreakdown."""
+    stats = profile["stats"]
+    breakdown = stats["platformBreakdown"]
+    assert stats["totalFollowers"] == sum(p["followers"] for p in breakdown.values())
+    assert stats["avgEngagement"] == expected_avg_engagement(breakdown.values())
+
+
+# --- The local stack (tests/integration).
+
+
+def all_at_once(count: int, send: Callable[[int], Reply]) -> list[Reply]:
+    """Fire `count` requests released together by a barrier, and collect the replies in order."""
+    gate = threading.Barrier(count)
+
+    def fire(index: int) -> Reply:
+        gate.wait()
+        return send(index)
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(fire, range(count)))
+
+
+def user_shell_environment(**variables: str) -> dict[str, str]:
+    """The environment a developer's shell would give `make` (none of an outer make's own variables)."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("MAKE") and k != "MFLAGS"}
+    environment.update(variables)
+    return environment
+
+
+# The fake RapidAPI plan's rate for `sync_now`, one budget for every worker (and route) through DynamoDB.
+PLAN_RATE = 20.0
+
+
+def sync_now(stack: LocalStack, base_url: str) -> dict[str, Any]:
+    """Run `python -m localrun.sync_now` (what `make sync-now` runs) against the stack; its JSON summary.
+    Asserts that it exits 0.
+
+    The fake at `base_url` answers for RapidAPI and for the YouTube Data API.
+    """
+    from localrun.settings import REPO_ROOT
+    from tests.integration.stack import stack_environment
+
+    environment = stack_environment(
+        {
+            "DYNAMODB_PORT": str(stack.dynamodb_port),
+            "LOCALRUN_STATE_DIR": str(stack.state_dir),
+            "RAPIDAPI_BASE_URL": base_url,
+            "YOUTUBE_BASE_URL": base_url,
+            "RAPIDAPI_REQUESTS_PER_SECOND": str(PLAN_RATE),
+        }
+    )
+    environment.pop("RAPIDAPI_KEY", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "localrun.sync_now"],
+        cwd=REPO_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    summary: dict[str, Any] = json.loads(done.stdout)
+    return summary
+
+
+# --- template.yaml as CloudFormation deploys it.
+
+
+@cache
+def translated(parameters: tuple[tuple[str, str], ...] = ()) -> dict[str, Any]:
+    """The CloudFormation the SAM transform makes of template.yaml (in us-east-1, with no AWS call), given
+    these parameter values (name, value) or the defaults."""
+    import boto3
+    from samtranslator.parser.parser import Parser  # type: ignore[import-untyped]
+    from samtranslator.translator.translator import Translator  # type: ignore[import-untyped]
+
+    # A JSON round trip turns cfn-lint's node types into plain dicts and strings the translator copies freely.
+    source = json.loads(json.dumps(copy.deepcopy(template())))
+    for resource in source["Resources"].values():
+        properties = resource.get("Properties", {})
+        for key in ("CodeUri", "ContentUri"):
+            # Like `sam validate`: the transform takes only S3 locations, which `sam package` puts there.
+            if isinstance(properties.get(key), str):
+                properties[key] = f"s3://sam-artifacts/{properties[key]}"
+    translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name="us-east-1"))
+    result: dict[str, Any] = translator.translate(
+        source, parameter_values=dict(parameters), get_managed_policy_map=dict
+    )
+    return result
+
+
+def cfn_resources(kind: str) -> dict[str, dict[str, Any]]:
+    """The translated template's resources of one CloudFormation type, by logical id."""
+    return {name: r for name, r in translated()["Resources"].items() if r["Type"] == kind}

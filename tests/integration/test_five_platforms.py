@@ -20,8 +20,8 @@ from social_sync.platforms import PLATFORM_SPECS
 from social_sync.store import DynamoFetchState
 from social_sync.youtube import pacific_day
 from tests.fake_rapidapi import FakeRapidApi, Reply
+from tests.helpers import sync_now
 from tests.integration.stack import LocalStack
-from tests.integration.test_scheduled_sync import sync_now
 
 SYNC = "/api/v1/profiles/social-sync"
 FETCH = "/api/v1/social/fetch"

@@ -6,7 +6,6 @@ nothing, and one parallel burst of syncs by handle costs RapidAPI one request.
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 import urllib.request
@@ -21,8 +20,8 @@ from social_sync.deadline import Deadline
 from social_sync.quota import RATE_HEADROOM, SCHEDULE_LEASE, SharedQuota
 from social_sync.quota_store import DynamoQuotaStore
 from tests.fake_rapidapi import FakeRapidApi, Reply, fixture
+from tests.helpers import all_at_once, history_cursor
 from tests.integration.stack import LocalStack, send
-from tests.integration.test_local_history_and_retries import all_at_once
 
 SYNC = "/api/v1/profiles/social-sync"
 HISTORY = "/api/v1/profiles/me/stats/history"
@@ -133,17 +132,15 @@ def test_a_cursor_reused_with_a_narrower_window_is_a_400(stack: LocalStack, user
         assert json.loads(reply.body)["errors"][0]["field"] == "cursor"
 
 
-def cursor(key: object) -> str:
-    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
-
-
 @pytest.mark.parametrize(
     "query",
     [
-        "cursor=" + cursor("[" * 1500),
-        "platform=tiktok&cursor=" + cursor({"pk": {"S": "USER#{user}"}, "sk": {"S": "HISTORY#tiktokZZZ"}}),
-        "cursor=" + cursor({"pk": {"S": "USER#{user}"}, "sk": {"S": "HISTORY#x"}, "historyAt": {"S": ""}}),
-        "platform=tiktok&cursor=" + cursor({"pk": {"S": "USER#{user}"}, "sk": {"S": "PROFILE"}}),
+        "cursor=" + history_cursor("[" * 1500),
+        "platform=tiktok&cursor="
+        + history_cursor({"pk": {"S": "USER#{user}"}, "sk": {"S": "HISTORY#tiktokZZZ"}}),
+        "cursor="
+        + history_cursor({"pk": {"S": "USER#{user}"}, "sk": {"S": "HISTORY#x"}, "historyAt": {"S": ""}}),
+        "platform=tiktok&cursor=" + history_cursor({"pk": {"S": "USER#{user}"}, "sk": {"S": "PROFILE"}}),
         "from=0001-01-01T00:00:00%2B14:00",
         "to=9999-12-31T23:59:59-14:00",
     ],

@@ -4,43 +4,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pytest
 
-from tests.helpers import sync_over_http, synced_over_http
+from tests.helpers import assert_aggregates_match_breakdown, sync_over_http, synced_over_http
 from tests.integration.stack import LocalStack
 
 SYNC = "/api/v1/profiles/social-sync/{}"
 PROFILE = "/api/v1/profiles/me"
 PLATFORMS = {"tiktok": "Tiktok", "twitch": "Twitch", "twitter": "Twitter", "instagram": "Instagram"}
 ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
-
-
-def weighted_engagement(breakdown: dict[str, Any]) -> float:
-    """The contract's avgEngagement: follower-weighted over platforms whose engagement is known.
-
-    Computed exactly in Decimal and rounded half-up to 2 places, so the check cannot drift.
-    """
-    known = [
-        (int(p["followers"]), Decimal(str(p["engagement"]))) for p in breakdown.values() if "engagement" in p
-    ]
-    if not known:
-        return 0.0
-    followers = sum(count for count, _ in known)
-    if followers == 0:
-        mean = sum((rate for _, rate in known), Decimal(0)) / len(known)
-    else:
-        mean = sum((count * rate for count, rate in known), Decimal(0)) / followers
-    return float(mean.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
-
-
-def assert_aggregates_match_breakdown(profile: dict[str, Any]) -> None:
-    stats = profile["stats"]
-    breakdown = stats["platformBreakdown"]
-    assert stats["totalFollowers"] == sum(p["followers"] for p in breakdown.values())
-    assert stats["avgEngagement"] == weighted_engagement(breakdown)
 
 
 def profile_of(stack: LocalStack, user: str) -> Any:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,16 +10,10 @@ from typing import Any
 
 from localrun.events import HttpRequest, build_http_api_event
 from localrun.settings import REPO_ROOT
+from tests.helpers import user_shell_environment
 from tests.integration.stack import LocalStack, port_is_open, stack_environment, start_stack, stop_stack
 
 PROFILE = "/api/v1/profiles/me"
-
-
-def user_shell_environment(**variables: str) -> dict[str, str]:
-    """The environment a developer's shell would give `make` (none of an outer make's own variables)."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("MAKE") and k != "MFLAGS"}
-    environment.update(variables)
-    return environment
 
 
 def test_make_token_prints_only_a_jwt_the_local_api_accepts(stack: LocalStack, user: str) -> None:

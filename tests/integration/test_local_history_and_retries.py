@@ -3,29 +3,15 @@ over real HTTP against the local stack (DynamoDB Local behind it)."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from tests.integration.stack import LocalStack, Reply
-from tests.integration.test_local_api_contract import assert_aggregates_match_breakdown
+from tests.helpers import all_at_once, assert_aggregates_match_breakdown
+from tests.integration.stack import LocalStack
 
 SYNC = "/api/v1/profiles/social-sync"
 HISTORY = "/api/v1/profiles/me/stats/history"
 PROFILE = "/api/v1/profiles/me"
-
-
-def all_at_once(count: int, send: Callable[[int], Reply]) -> list[Reply]:
-    """Fire `count` requests released together by a barrier, and collect the replies in order."""
-    gate = threading.Barrier(count)
-
-    def fire(index: int) -> Reply:
-        gate.wait()
-        return send(index)
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(fire, range(count)))
 
 
 def test_the_cooldown_holds_under_ten_simultaneous_requests(

@@ -10,10 +10,9 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from types import ModuleType
 from typing import Any
@@ -22,7 +21,7 @@ from urllib.parse import parse_qsl
 import pytest
 
 from tests.fake_rapidapi import FakeRapidApi, fixture_json
-from tests.helpers import TABLE_NAME, Invoked, invoke, load_event, user_items
+from tests.helpers import TABLE_NAME, Invoked, expected_avg_engagement, invoke, load_event, user_items
 from tests.template import ROOT, resources
 
 EVENTS_DIR = ROOT / "events"
@@ -219,27 +218,12 @@ def assert_synced(
         assert entry["source"] == "client"
         assert parse_timestamp(entry["lastSyncedAt"]) == synced_at
     assert stats["totalFollowers"] == sum(numbers.get("followers", 0) for numbers in sent.values())
-    assert stats["avgEngagement"] == follower_weighted(sent.values())
+    assert stats["avgEngagement"] == expected_avg_engagement(sent.values())
     assert parse_timestamp(profile["createdAt"]) == synced_at
     # The profile and its history entries were written together.
     keys = [item["sk"]["S"].split("#") for item in items]
     assert sorted(key[1] for key in keys if key[0] == "HISTORY") == sorted(sent), keys
     assert [key for key in keys if key[0] != "HISTORY"] == [["PROFILE"]], keys
-
-
-def follower_weighted(readings: Iterable[dict[str, Any]]) -> float:
-    """The README's avgEngagement, computed independently of the layer: sum(f * e) / sum(f), 2 places."""
-    known = [
-        (Decimal(r.get("followers", 0)), Decimal(str(r["engagement"]))) for r in readings if "engagement" in r
-    ]
-    if not known:
-        return 0.0
-    weight = sum((followers for followers, _ in known), Decimal(0))
-    if weight == 0:
-        rate = sum((engagement for _, engagement in known), Decimal(0)) / len(known)
-    else:
-        rate = sum((followers * engagement for followers, engagement in known), Decimal(0)) / weight
-    return float(rate.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
 def assert_history(event: dict[str, Any], body: dict[str, Any], seeded: dict[str, Any]) -> None:

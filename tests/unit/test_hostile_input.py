@@ -20,8 +20,10 @@ from tests.helpers import (
     FakeContext,
     RecordingQueue,
     get_history,
+    history_cursor,
     http_event,
     invoke,
+    raw_history_cursor,
     synced,
     table_items,
 )
@@ -41,11 +43,6 @@ def assert_refused(status: int, body: dict[str, Any], expected: int = 400) -> No
     assert body["success"] is False
     assert isinstance(body["message"], str)
     assert body["message"]
-
-
-def cursor_of(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value)
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
 # --- 1. Deep JSON.
@@ -82,7 +79,7 @@ def test_brackets_inside_strings_do_not_count_as_nesting(function: Any, dynamodb
 
 
 def test_a_deeply_nested_history_cursor_is_a_400(function: Any, dynamodb: Any) -> None:
-    status, answer, _ = get_history(function, cursor=cursor_of("[" * 1500))
+    status, answer, _ = get_history(function, cursor=raw_history_cursor("[" * 1500))
     assert_refused(status, answer)
     assert answer["errors"] == [{"field": "cursor", "message": "is not valid"}]
 
@@ -131,7 +128,7 @@ HAND_MADE_CURSORS = [
     {"pk": {"S": "USER#alice"}, "sk": {"N": "7"}},
     {"pk": {"S": "USER#bob"}, "sk": {"S": "HISTORY#tiktok#2026-11-01T00:00:00.000Z#000000000001"}},
     [],
-    "null",
+    None,
     "not base64 at all: ~~~",
 ]
 
@@ -142,7 +139,7 @@ def test_hand_made_cursors_are_a_400(
     function: Any, three_syncs: list[str], cursor: Any, platform: str | None
 ) -> None:
     params = {"platform": platform} if platform else {}
-    raw = cursor if cursor == "not base64 at all: ~~~" else cursor_of(cursor)
+    raw = cursor if cursor == "not base64 at all: ~~~" else history_cursor(cursor)
     status, answer, _ = get_history(function, cursor=raw, **params)
     assert_refused(status, answer)
 
@@ -152,7 +149,7 @@ def test_hand_made_index_cursors_outside_the_window_are_a_400(
     function: Any, three_syncs: list[str], history_at: str
 ) -> None:
     cursor = {"pk": {"S": "USER#alice"}, "sk": {"S": "HISTORY#tiktok#x"}, "historyAt": {"S": history_at}}
-    status, answer, _ = get_history(function, cursor=cursor_of(cursor), **{"from": "2026-11-02"})
+    status, answer, _ = get_history(function, cursor=history_cursor(cursor), **{"from": "2026-11-02"})
     assert_refused(status, answer)
 
 
