@@ -150,6 +150,7 @@ def test_a_validation_error_names_the_field(stack: LocalStack, user: str) -> Non
 
 
 def test_a_body_over_16_kib_is_413(stack: LocalStack, user: str) -> None:
+    # When a body over 16 KiB is sent
     padding = "x" * (16 * 1024)
     reply = stack.request(
         "POST",
@@ -158,6 +159,7 @@ def test_a_body_over_16_kib_is_413(stack: LocalStack, user: str) -> None:
         token=stack.token(user),
     )
 
+    # Then it is a 413 and no profile was created
     assert reply.status == 413
     assert reply.json()["success"] is False
     assert stack.request("GET", PROFILE, token=stack.token(user)).status == 404
@@ -216,8 +218,10 @@ def test_put_profile_stores_the_editable_fields(stack: LocalStack, user: str) ->
 
 
 def test_put_profile_creates_the_profile_of_a_new_user(stack: LocalStack, user: str) -> None:
+    # When a user with no profile puts a field
     reply = stack.request("PUT", PROFILE, {"displayName": "New"}, token=stack.token(user))
 
+    # Then the profile exists with it
     assert reply.status == 200, reply.body
     assert profile_of(stack, user)["displayName"] == "New"
 
@@ -236,11 +240,14 @@ BAD_EDITS: dict[str, Any] = {
 
 @pytest.mark.parametrize("body", BAD_EDITS.values(), ids=BAD_EDITS.keys())
 def test_a_bad_put_is_400_and_changes_nothing(stack: LocalStack, user: str, body: Any) -> None:
+    # Given a profile
     assert stack.request("PUT", PROFILE, {"bio": "before"}, token=stack.token(user)).status == 200
     before = profile_of(stack, user)
 
+    # When a bad update is put
     reply = stack.request("PUT", PROFILE, body, token=stack.token(user))
 
+    # Then it is a 400 and the profile is as it was
     assert reply.status == 400, reply.body
     assert reply.json()["success"] is False
     assert profile_of(stack, user) == before
@@ -301,10 +308,12 @@ def test_responses_carry_cors_headers_for_the_apps_origin(stack: LocalStack, use
 
 
 def test_an_origin_not_allowed_gets_no_cors_headers(stack: LocalStack, user: str) -> None:
+    # When another origin sends a preflight and a request
     headers = {"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"}
     preflight = stack.request("OPTIONS", PROFILE, headers=headers)
     reply = stack.request("GET", PROFILE, token=stack.token(user), headers={"Origin": "https://evil.example"})
 
+    # Then neither answer carries a CORS header
     for answer in (preflight, reply):
         assert not [name for name in answer.headers if name.startswith("access-control-")], answer.headers
 
@@ -338,10 +347,13 @@ def test_a_second_sync_within_the_cooldown_is_429_with_retry_after(
 def test_client_reported_numbers_are_403_when_the_deployment_refuses_them(
     extra_api: Callable[[dict[str, str]], LocalStack], user: str
 ) -> None:
+    # Given a deployment that refuses client-reported numbers
     strict_api = extra_api({"ALLOW_CLIENT_REPORTED_STATS": "false", "SYNC_COOLDOWN_SECONDS": "0"})
 
+    # When the app sends numbers
     reply = sync_over_http(strict_api, user, "tiktok", {"followers": 1000})
 
+    # Then it is a 403 and no profile was created
     assert reply.status == 403
     assert reply.json()["success"] is False
     assert strict_api.request("GET", PROFILE, token=strict_api.token(user)).status == 404

@@ -196,9 +196,13 @@ def test_without_a_sub_claim_the_function_answers_401(function: Any, dynamodb: A
 def test_client_reported_numbers_are_403_when_the_deployment_refuses_them(
     function: Any, dynamodb: Any, env: pytest.MonkeyPatch
 ) -> None:
+    # Given a deployment that refuses client-reported numbers
     env.setenv("ALLOW_CLIENT_REPORTED_STATS", "false")
+
+    # When the app sends numbers
     status, response, _ = sync(function, "tiktok", {"followers": 1})
 
+    # Then it is a 403 pointing at the handle kind, and nothing is stored
     assert status == 403
     assert "usernameOrId" in response["message"]
     assert table_items(dynamodb) == []
@@ -374,6 +378,7 @@ def test_logs_carry_the_correlation_id_and_never_the_token_or_body(function: Any
 
 
 def test_the_most_specific_error_class_picks_the_status_and_an_unmapped_one_is_500() -> None:
+    # Given routes that fail with an error class, its base class listed first in the route's table
     class Unmapped(DomainError):
         pass
 
@@ -385,6 +390,7 @@ def test_the_most_specific_error_class_picks_the_status_and_an_unmapped_one_is_5
         statuses = {DomainError: 418, RapidApiUnavailable: 502, RapidApiTimeout: 504}
         return Route("GET", "/x", handle, statuses if not isinstance(error, Unmapped) else {})
 
+    # When they answer, then the most specific class picks the status, and an unmapped one is a 500
     event = http_event("GET", "/x")
     assert failing(RapidApiTimeout("slow")).resolve(event, None)["statusCode"] == 504  # type: ignore[arg-type]
     assert failing(RapidApiUnavailable("down")).resolve(event, None)["statusCode"] == 502  # type: ignore[arg-type]
