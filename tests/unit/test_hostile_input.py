@@ -242,6 +242,7 @@ def test_the_dispatcher_function_skips_an_oversized_id_and_sends_the_rest(
 ) -> None:
     import boto3
 
+    # Given the sync queue, and two due profiles, one with an id no queue message can hold
     url = boto3.client("sqs").create_queue(QueueName="SyncQueue")["QueueUrl"]
     env.setenv("SYNC_QUEUE_URL", url)
     # A profile stored before the edge refused long ids, due now, beside a normal one.
@@ -262,8 +263,10 @@ def test_the_dispatcher_function_skips_an_oversized_id_and_sends_the_rest(
 
     from tests.unit.test_schedule import run_dispatcher
 
+    # When the dispatcher runs
     summary = run_dispatcher(function)
 
+    # Then only the normal one is dispatched, and the other is left unclaimed
     assert summary["dispatched"] == 1
     stuck = dynamodb.get_item(
         TableName=TABLE_NAME, Key={"pk": {"S": "USER#" + "y" * 300}, "sk": {"S": "PROFILE"}}

@@ -59,14 +59,17 @@ def test_a_first_sync_creates_the_profile_with_that_platform() -> None:
 
 
 def test_a_left_out_field_keeps_the_stored_value() -> None:
+    # Given both numbers synced
     profile, _ = apply_reading(
         None, "twitch", PlatformReading(followers=300, engagement=4.0, source="client")
     )
+    # When followers only, then engagement only, are synced
     profile, _ = apply_reading(profile, "twitch", PlatformReading(followers=350, source="client"), seconds=5)
     profile, _ = apply_reading(
         profile, "twitch", PlatformReading(engagement=5.5, source="client"), seconds=10
     )
 
+    # Then each kept the other's stored value, and updatedAt moved
     twitch = profile.stats.platform_breakdown["twitch"]
     assert (twitch.followers, twitch.engagement) == (350, 5.5)
     assert profile.updated_at == START + timedelta(seconds=10)
@@ -74,12 +77,15 @@ def test_a_left_out_field_keeps_the_stored_value() -> None:
 
 
 def test_other_platforms_are_left_as_they_were() -> None:
+    # Given TikTok synced
     profile, _ = apply_reading(None, "tiktok", PlatformReading(followers=10, engagement=1.0, source="client"))
     tiktok_before = profile.stats.platform_breakdown["tiktok"]
+    # When Twitter is synced
     profile, _ = apply_reading(
         profile, "twitter", PlatformReading(followers=30, source="rapidapi"), seconds=1
     )
 
+    # Then TikTok is as it was, and the totals add both
     assert profile.stats.platform_breakdown["tiktok"] == tiktok_before
     assert profile.stats.total_followers == 40
 
