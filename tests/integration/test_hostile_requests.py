@@ -100,8 +100,10 @@ def test_a_slow_drip_upstream_is_a_504_before_the_functions_timeout(
 def test_hostile_bodies_are_a_400_that_stores_nothing(
     stack: LocalStack, user: str, method: str, path: str, body: bytes
 ) -> None:
+    # When a hostile body is sent
     token = stack.token(user)
     reply = stack.request(method, path, token=token, raw_body=body)
+    # Then it is a documented refusal, and no profile was created
     assert_documented_refusal(reply.status, reply.body)
     assert stack.request("GET", PROFILE, token=token).status == 404
 
@@ -165,6 +167,7 @@ def test_a_caller_id_no_key_can_hold_is_refused(stack: LocalStack, length: int) 
 
 
 def test_a_forged_aws_event_from_another_process_is_refused(stack: LocalStack) -> None:
+    # When another process posts an event to the local AWS endpoint without the stack's secret
     request = urllib.request.Request(  # noqa: S310 - the local stack
         f"{stack.url}/__aws",
         data=json.dumps({"Entries": [{"Source": "forged", "DetailType": "x", "Detail": "{}"}]}).encode(),
@@ -172,6 +175,7 @@ def test_a_forged_aws_event_from_another_process_is_refused(stack: LocalStack) -
         method="POST",
     )
     reply = send(request)
+    # Then it is refused and never logged as received
     assert reply.status == 403
     assert "forged" not in stack.log()
 

@@ -57,9 +57,11 @@ def test_a_retried_sync_with_the_same_idempotency_key_writes_once(stack: LocalSt
 
 
 def test_simultaneous_retries_with_one_key_write_once(stack: LocalStack, user: str) -> None:
+    # Given five requests under one Idempotency-Key
     token = stack.token(user)
     key = {"Idempotency-Key": f"burst-{user}"}
 
+    # When they are sent at once
     replies = all_at_once(
         5, lambda _: stack.request("POST", f"{SYNC}/tiktok", {"followers": 42}, token=token, headers=key)
     )

@@ -70,21 +70,25 @@ def test_no_token_is_unauthorized(authorization: str | None) -> None:
 
 
 def test_the_caller_is_the_first_present_id_claim() -> None:
+    # Given tokens with sub only, userId and sub, and a custom id claim
     now = int(time.time())
     sub_only = jwt.encode({"sub": "bob", "exp": now + 60}, SECRET, algorithm="HS256")
     both = jwt.encode({"userId": "alice", "sub": "bob", "exp": now + 60}, SECRET, algorithm="HS256")
     custom = jwt.encode({"id": "carol", "userId": "alice", "exp": now + 60}, SECRET, algorithm="HS256")
 
+    # Then the caller is the first id claim the policy lists that the token has
     assert authorizer()(event(sub_only))["context"] == {"userId": "bob"}
     assert authorizer()(event(both))["context"] == {"userId": "alice"}
     assert authorizer(TokenPolicy(user_id_claims=("id",)))(event(custom))["context"] == {"userId": "carol"}
 
 
 def test_a_small_clock_skew_is_tolerated_and_a_large_one_is_not() -> None:
+    # Given a token from a clock 10 s ahead, and one expired 10 s ago
     now = int(time.time())
     skewed = app_token(SECRET, USER, iat=now + 10, nbf=now + 10)
     late = app_token(SECRET, USER, iat=now - 100, exp=now - 10)
 
+    # Then 30 s of leeway accepts both, and none refuses the expired one
     assert verify(skewed, SECRET.encode(), TokenPolicy(leeway_seconds=30)) == USER
     assert verify(late, SECRET.encode(), TokenPolicy(leeway_seconds=30)) == USER
     with pytest.raises(Unauthorized):
