@@ -11,7 +11,6 @@ from typing import Any
 import boto3
 import jwt
 import pytest
-from moto import mock_aws
 
 from social_sync.authorizer import Authorizer, SecretSource, TokenPolicy, Unauthorized, verify
 from tests.app_tokens import FORGERIES, THREE_DAYS, app_claims, app_token
@@ -164,17 +163,7 @@ def test_a_refusal_logs_the_reason_and_never_the_token(caplog: pytest.LogCapture
     assert USER not in caplog.text
 
 
-@pytest.fixture
-def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "unit")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "unit")
-    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@mock_aws
-def test_the_secret_is_read_from_an_ssm_secure_string_and_cached(aws_env: None) -> None:
+def test_the_secret_is_read_from_an_ssm_secure_string_and_cached(aws: None) -> None:
     # Given the secret in SSM, and a clock the test moves
     ssm = boto3.client("ssm")
     ssm.put_parameter(Name="/social-sync/jwt-secret", Type="SecureString", Value=SECRET)
@@ -197,8 +186,7 @@ def test_the_secret_is_read_from_an_ssm_secure_string_and_cached(aws_env: None) 
     assert policy_authorizer(event(app_token("rotated-" + SECRET, USER)))["isAuthorized"] is True
 
 
-@mock_aws
-def test_the_secret_is_read_from_secrets_manager_when_given_an_arn(aws_env: None) -> None:
+def test_the_secret_is_read_from_secrets_manager_when_given_an_arn(aws: None) -> None:
     arn = boto3.client("secretsmanager").create_secret(Name="jwt-secret", SecretString=SECRET)["ARN"]
 
     answer = Authorizer(TokenPolicy(), SecretSource(None, arn))(event(app_token(SECRET, USER)))

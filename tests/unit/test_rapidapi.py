@@ -12,7 +12,6 @@ from typing import Any
 import boto3
 import httpx
 import pytest
-from moto import mock_aws
 
 from social_sync import rapidapi
 from social_sync.errors import AccountNotFound, RapidApiTimeout, RapidApiUnavailable
@@ -372,18 +371,6 @@ def test_retry_after_values(header: str | None, expected: float | None) -> None:
 
 def test_retry_after_in_the_past_means_now() -> None:
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
-
-
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name, value in {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-    }.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        yield
 
 
 def key_in(source: str, value: str) -> tuple[str, Callable[[str], None]]:
