@@ -14,7 +14,7 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
@@ -24,6 +24,7 @@ from urllib.parse import urlencode
 
 from social_sync.platforms import PLATFORM_SPECS
 from social_sync.quota_store import QUOTA_PREFIX
+from tests.fake_rapidapi import FakeRapidApi
 from tests.template import ROOT, template
 
 if TYPE_CHECKING:
@@ -237,6 +238,17 @@ def assert_aggregates_match_breakdown(profile: dict[str, Any]) -> None:
     breakdown = stats["platformBreakdown"]
     assert stats["totalFollowers"] == sum(p["followers"] for p in breakdown.values())
     assert stats["avgEngagement"] == expected_avg_engagement(breakdown.values())
+
+
+# --- Servers on 127.0.0.1.
+
+
+def served_fake_vendors() -> Iterator[tuple[FakeRapidApi, str]]:
+    """The fake vendors (RapidAPI's hosts, the YouTube Data API) served on 127.0.0.1, and their URL, for
+    a fixture to yield from."""
+    fake = FakeRapidApi()
+    with fake.serve() as url:
+        yield fake, url
 
 
 # --- The local stack (tests/integration).

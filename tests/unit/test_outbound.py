@@ -21,7 +21,7 @@ from social_sync.errors import RapidApiTimeout, RapidApiUnavailable
 from social_sync.rapidapi import INTERACTIVE, MAX_PAYLOAD_BYTES, RapidApiClient
 from social_sync.settings import Settings
 from tests.fake_rapidapi import FakeRapidApi, MemorySlots, Reply, fixture, gzip_bomb
-from tests.helpers import FakeContext, http_event
+from tests.helpers import FakeContext, http_event, served_fake_vendors
 
 SYNC_TIKTOK = "/api/v1/profiles/social-sync/tiktok"
 
@@ -38,9 +38,7 @@ class ShortContext(FakeContext):
 
 @pytest.fixture
 def served() -> Iterator[tuple[FakeRapidApi, str]]:
-    fake = FakeRapidApi()
-    with fake.serve() as url:
-        yield fake, url
+    yield from served_fake_vendors()
 
 
 def real_client(url: str) -> RapidApiClient:
