@@ -1,5 +1,7 @@
-"""The helpers the tests share: events and contexts for the handlers, requests through them, and reads of
-the moto table. Fixtures live in the conftest files; everything a test calls by hand lives here, once.
+"""The helpers the tests share, each written once: events and contexts for the handlers, requests through
+them and over the local stack, reads of the moto table, the aggregates computed apart from the layer, and
+template.yaml as CloudFormation deploys it. Fixtures live in the conftest files; a helper only one test
+module uses stays in that module.
 
 A helper that performs a request as a test's setup (a "given" step) asserts the status it expects and
 says so in its docstring; a helper for the request under test returns the status for the test to check.
