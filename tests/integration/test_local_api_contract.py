@@ -18,6 +18,7 @@ ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 
 
 def profile_of(stack: LocalStack, user: str) -> Any:
+    """The user's profile, read over HTTP; asserts 200."""
     reply = stack.request("GET", PROFILE, token=stack.token(user))
     assert reply.status == 200, reply.body
     return reply.json()["profile"]

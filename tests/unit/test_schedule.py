@@ -47,6 +47,7 @@ def queue(dynamodb: Any, env: pytest.MonkeyPatch) -> str:
 
 
 def put_profile(function: Callable[[str], ModuleType], user: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Given-step: PUT /profiles/me as `user`; asserts 200 and returns the profile."""
     status, answer, _ = invoke(function("UpdateProfileFunction"), http_event("PUT", ME, body, sub=user))
     assert status == 200, answer
     profile: dict[str, Any] = answer["profile"]

@@ -58,6 +58,7 @@ def verify(function: Any, platform: str, handle: str, sub: str) -> tuple[int, di
 
 
 def code_for(function: Any, platform: str, handle: str, sub: str) -> str:
+    """Given-step: a verification code for the account; asserts 200 and returns the code."""
     status, body, _ = ask_code(function, platform, handle, sub)
     assert status == 200, body
     code: str = body["code"]
@@ -65,6 +66,7 @@ def code_for(function: Any, platform: str, handle: str, sub: str) -> str:
 
 
 def profile_of(function: Any, sub: str) -> dict[str, Any]:
+    """The caller's profile, read through GET /profiles/me; asserts 200."""
     status, body, _ = invoke(
         function("GetProfileFunction"), http_event("GET", "/api/v1/profiles/me", sub=sub)
     )
