@@ -29,9 +29,12 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.report import Spread, Table, percentile, ratio
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import PutTypeDef
 
 FUNCTION = "SyncTikTokFunction"
 PLATFORM = "tiktok"
@@ -201,7 +204,7 @@ def _floor_syncs(requests: int, run_id: str) -> tuple[Any, list[float]]:
             "totalFollowers": {"N": followers},
             "avgEngagement": {"N": engagement},
         }
-        profile = {
+        profile: dict[str, Any] = {
             **key,
             "userId": {"S": user},
             "stats": {"M": stats},
@@ -209,7 +212,7 @@ def _floor_syncs(requests: int, run_id: str) -> tuple[Any, list[float]]:
             "updatedAt": {"S": now},
             "version": {"N": str(version + 1)},
         }
-        put: dict[str, Any] = {"TableName": table, "Item": profile}
+        put: PutTypeDef = {"TableName": table, "Item": profile}
         if version:
             put["ConditionExpression"] = "version = :expected"
             put["ExpressionAttributeValues"] = {":expected": {"N": str(version)}}

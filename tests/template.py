@@ -7,7 +7,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from cfnlint.decode import decode
+from cfnlint.decode import decode  # type: ignore[import-untyped]
 
 from localrun.runtime import import_file
 from localrun.template import FunctionSpec, SamTemplate

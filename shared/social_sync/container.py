@@ -1,9 +1,10 @@
 """The composition root: everything the functions' code is built from, made here and nowhere else.
 
 Each function makes one Container when its handler is bound (once per Lambda container), from the
-environment. Apart from the DynamoDB client, made at once, each part is built on first use, so a function pays only for what it uses: a numbers
-sync never imports httpx, an HTTP function never builds the queue. Parts are built once even when
-threads race for them (the worker refreshes a batch's profiles side by side). Tests hand in fakes:
+environment. The DynamoDB client is made then; every other part on first use, so a function pays
+only for what it uses: a numbers sync never imports httpx, an HTTP function never builds the queue.
+Parts are built once even when threads race for them (the worker refreshes a batch's profiles side
+by side). Tests hand in fakes:
 
     Container(settings, profiles=InMemoryProfiles())       # any part, by its name
     Container(settings, transport=fake.transport, sleep=waits.append)   # the vendors, replayed

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from tests.fake_rapidapi import FakeRapidApi
+from tests.helpers import served_fake_vendors
 from tests.integration.stack import LocalStack, start_stack, stop_stack
 
 
@@ -46,19 +47,13 @@ def user() -> str:
     return f"user-{uuid.uuid4()}"
 
 
-def _served_fake() -> Iterator[tuple[FakeRapidApi, str]]:
-    fake = FakeRapidApi()
-    with fake.serve() as url:
-        yield fake, url
-
-
 @pytest.fixture
 def rapidapi() -> Iterator[tuple[FakeRapidApi, str]]:
     """The fake vendors (RapidAPI's hosts, the YouTube Data API) on 127.0.0.1 and their URL, for one test."""
-    yield from _served_fake()
+    yield from served_fake_vendors()
 
 
 @pytest.fixture(scope="module")
 def module_rapidapi() -> Iterator[tuple[FakeRapidApi, str]]:
     """The same, shared by a module's tests (for module-scoped APIs pointed at it)."""
-    yield from _served_fake()
+    yield from served_fake_vendors()

@@ -120,10 +120,13 @@ def test_the_apps_page_reads_the_profile(
 def test_a_page_from_another_origin_cannot_read_it(
     browser: Browser, app_api: LocalStack, pages: tuple[PageServer, PageServer], user: str, script: str
 ) -> None:
+    # Given a page on an origin the API does not allow
     token = app_token(SECRET, user)
     _, other = pages
 
+    # When its script calls the API with a token
     result = call_from(browser, other.origin, script, f"{app_api.url}/api/v1/profiles/me", token)
 
+    # Then the browser keeps the answer from it
     assert "error" in result, result
     assert "body" not in result

@@ -26,8 +26,8 @@ import pytest
 from localrun.dynamodb import DynamoDBLocal, dynamodb_client
 from localrun.parameters import template_resolver
 from localrun.template import SamTemplate
+from tests.helpers import assert_aggregates_match_breakdown
 from tests.integration.stack import LocalStack, start_dynamodb_local, start_stack, stop_stack
-from tests.integration.test_local_api_contract import assert_aggregates_match_breakdown
 
 SYNC = "/api/v1/profiles/social-sync/{}"
 PROFILE = "/api/v1/profiles/me"

@@ -20,8 +20,8 @@ from social_sync.data.fetch_state import DynamoFetchState
 from social_sync.platforms import PLATFORM_SPECS
 from social_sync.youtube import pacific_day
 from tests.fake_rapidapi import FakeRapidApi, Reply
+from tests.helpers import sync_now
 from tests.integration.stack import LocalStack
-from tests.integration.test_scheduled_sync import sync_now
 
 SYNC = "/api/v1/profiles/social-sync"
 FETCH = "/api/v1/social/fetch"
@@ -116,9 +116,11 @@ def test_a_youtube_sync_by_handle_then_by_numbers_and_its_history(
 def test_sync_all_fetches_five_platforms_in_one_write(
     api: LocalStack, module_rapidapi: tuple[FakeRapidApi, str], user: str
 ) -> None:
+    # Given a handle on each of the five platforms
     fake, _ = module_rapidapi
     handles = {platform: unique(platform, fake) for platform in PLATFORM_SPECS}
 
+    # When they are synced all at once
     reply = api.request(
         "POST",
         SYNC,
@@ -126,6 +128,7 @@ def test_sync_all_fetches_five_platforms_in_one_write(
         token=api.token(user),
     )
 
+    # Then all five land with their fetched numbers, each fetched once
     assert reply.status == 200, reply.body
     stats = reply.json()["profile"]["stats"]
     assert {
@@ -140,6 +143,7 @@ def test_sync_all_fetches_five_platforms_in_one_write(
 def test_the_scheduled_sync_refreshes_a_linked_youtube_channel(
     stack: LocalStack, module_rapidapi: tuple[FakeRapidApi, str], user: str
 ) -> None:
+    # Given a user on the daily schedule with a linked YouTube channel
     fake, url = module_rapidapi
     handle = unique("youtube", fake)
     token = stack.token(user)
@@ -151,8 +155,10 @@ def test_the_scheduled_sync_refreshes_a_linked_youtube_channel(
     )
     assert reply.status == 200, reply.body
 
+    # When the scheduled sync runs
     summary = sync_now(stack, url)
 
+    # Then the channel's subscribers are a point of the history, by the schedule
     assert user not in summary["failed"]
     history = stack.request("GET", f"{HISTORY}?platform=youtube", token=token).json()["history"]
     assert [(point["followers"], point["trigger"]) for point in history] == [(19_600_000, "schedule")]
@@ -162,14 +168,17 @@ def test_the_scheduled_sync_refreshes_a_linked_youtube_channel(
 def test_social_fetch_answers_each_platform_and_a_second_ask_never_reaches_the_vendor(
     platform: str, api: LocalStack, module_rapidapi: tuple[FakeRapidApi, str], user: str
 ) -> None:
+    # Given a handle on the platform
     fake, _ = module_rapidapi
     handle = unique(platform, fake)
     token = api.token(user)
 
+    # When it is fetched, then fetched again spelled otherwise
     first = api.request("POST", FETCH, {"platform": platform, "username": handle}, token=token)
     asked = fake.count(platform)
     second = api.request("POST", FETCH, {"platform": platform, "username": f"@{handle.upper()}"}, token=token)
 
+    # Then both answers are the same, and the vendor was asked once
     assert first.status == 200, first.body
     data = first.json()["data"]
     assert data["followers"] == FOLLOWERS[platform]
@@ -215,12 +224,15 @@ def test_social_fetch_upstream_failure_and_timeout(
     module_rapidapi: tuple[FakeRapidApi, str],
     user: str,
 ) -> None:
+    # Given an upstream that fails for this handle
     fake, _ = module_rapidapi
     handle = unique("twitter", fake)
     fake.always("twitter", handle, reply)
 
+    # When it is fetched
     answer = api.request("POST", FETCH, {"platform": "twitter", "username": handle}, token=api.token(user))
 
+    # Then the failure's status and error, in the app's shape
     assert (answer.status, answer.json()["error"]) == (status, error)
 
 

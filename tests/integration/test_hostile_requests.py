@@ -6,7 +6,6 @@ nothing, and one parallel burst of syncs by handle costs RapidAPI one request.
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 import urllib.request
@@ -21,8 +20,8 @@ from social_sync.data.quota_slots import DynamoQuotaStore
 from social_sync.deadline import Deadline
 from social_sync.quota import RATE_HEADROOM, SCHEDULE_LEASE, SharedQuota
 from tests.fake_rapidapi import FakeRapidApi, Reply, fixture
+from tests.helpers import all_at_once, history_cursor
 from tests.integration.stack import LocalStack, send
-from tests.integration.test_local_history_and_retries import all_at_once
 
 SYNC = "/api/v1/profiles/social-sync"
 HISTORY = "/api/v1/profiles/me/stats/history"
@@ -101,8 +100,10 @@ def test_a_slow_drip_upstream_is_a_504_before_the_functions_timeout(
 def test_hostile_bodies_are_a_400_that_stores_nothing(
     stack: LocalStack, user: str, method: str, path: str, body: bytes
 ) -> None:
+    # When a hostile body is sent
     token = stack.token(user)
     reply = stack.request(method, path, token=token, raw_body=body)
+    # Then it is a documented refusal, and no profile was created
     assert_documented_refusal(reply.status, reply.body)
     assert stack.request("GET", PROFILE, token=token).status == 404
 
@@ -133,25 +134,28 @@ def test_a_cursor_reused_with_a_narrower_window_is_a_400(stack: LocalStack, user
         assert json.loads(reply.body)["errors"][0]["field"] == "cursor"
 
 
-def cursor(key: object) -> str:
-    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
-
-
 @pytest.mark.parametrize(
     "query",
     [
-        "cursor=" + cursor("[" * 1500),
-        "platform=tiktok&cursor=" + cursor({"pk": {"S": "USER#{user}"}, "sk": {"S": "HISTORY#tiktokZZZ"}}),
-        "cursor=" + cursor({"pk": {"S": "USER#{user}"}, "sk": {"S": "HISTORY#x"}, "historyAt": {"S": ""}}),
-        "platform=tiktok&cursor=" + cursor({"pk": {"S": "USER#{user}"}, "sk": {"S": "PROFILE"}}),
+        "cursor=" + history_cursor("[" * 1500),
+        "platform=tiktok&cursor="
+        + history_cursor({"pk": {"S": "USER#{user}"}, "sk": {"S": "HISTORY#tiktokZZZ"}}),
+        "cursor="
+        + history_cursor({"pk": {"S": "USER#{user}"}, "sk": {"S": "HISTORY#x"}, "historyAt": {"S": ""}}),
+        "platform=tiktok&cursor=" + history_cursor({"pk": {"S": "USER#{user}"}, "sk": {"S": "PROFILE"}}),
         "from=0001-01-01T00:00:00%2B14:00",
         "to=9999-12-31T23:59:59-14:00",
     ],
 )
 def test_hostile_history_queries_are_a_400(stack: LocalStack, user: str, query: str) -> None:
+    # Given a user with a history
     token = stack.token(user)
-    stack.request("POST", f"{SYNC}/tiktok", {"followers": 1}, token=token)
+    assert stack.request("POST", f"{SYNC}/tiktok", {"followers": 1}, token=token).status == 200
+
+    # When a hostile history query is sent
     reply = stack.request("GET", f"{HISTORY}?{query.replace('%7Buser%7D', user)}", token=token)
+
+    # Then it is a documented refusal
     assert_documented_refusal(reply.status, reply.body)
 
 
@@ -163,6 +167,7 @@ def test_a_caller_id_no_key_can_hold_is_refused(stack: LocalStack, length: int) 
 
 
 def test_a_forged_aws_event_from_another_process_is_refused(stack: LocalStack) -> None:
+    # When another process posts an event to the local AWS endpoint without the stack's secret
     request = urllib.request.Request(  # noqa: S310 - the local stack
         f"{stack.url}/__aws",
         data=json.dumps({"Entries": [{"Source": "forged", "DetailType": "x", "Detail": "{}"}]}).encode(),
@@ -170,6 +175,7 @@ def test_a_forged_aws_event_from_another_process_is_refused(stack: LocalStack) -
         method="POST",
     )
     reply = send(request)
+    # Then it is refused and never logged as received
     assert reply.status == 403
     assert "forged" not in stack.log()
 

@@ -6,8 +6,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from tests.helpers import assert_aggregates_match_breakdown
 from tests.integration.stack import LocalStack, Reply
-from tests.integration.test_local_api_contract import assert_aggregates_match_breakdown
 
 PLATFORMS = ("tiktok", "twitch", "twitter", "instagram")
 ROUNDS = 20

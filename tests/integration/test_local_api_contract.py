@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pytest
 
+from tests.helpers import assert_aggregates_match_breakdown, sync_over_http, synced_over_http
 from tests.integration.stack import LocalStack
 
 SYNC = "/api/v1/profiles/social-sync/{}"
@@ -17,36 +17,8 @@ PLATFORMS = {"tiktok": "Tiktok", "twitch": "Twitch", "twitter": "Twitter", "inst
 ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 
 
-def weighted_engagement(breakdown: dict[str, Any]) -> float:
-    """The contract's avgEngagement: follower-weighted over platforms whose engagement is known.
-
-    Computed exactly in Decimal and rounded half-up to 2 places, so the check cannot drift.
-    """
-    known = [
-        (int(p["followers"]), Decimal(str(p["engagement"]))) for p in breakdown.values() if "engagement" in p
-    ]
-    if not known:
-        return 0.0
-    followers = sum(count for count, _ in known)
-    if followers == 0:
-        mean = sum((rate for _, rate in known), Decimal(0)) / len(known)
-    else:
-        mean = sum((count * rate for count, rate in known), Decimal(0)) / followers
-    return float(mean.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
-
-
-def assert_aggregates_match_breakdown(profile: dict[str, Any]) -> None:
-    stats = profile["stats"]
-    breakdown = stats["platformBreakdown"]
-    assert stats["totalFollowers"] == sum(p["followers"] for p in breakdown.values())
-    assert stats["avgEngagement"] == weighted_engagement(breakdown)
-
-
-def sync(stack: LocalStack, user: str, platform: str, body: Any) -> Any:
-    return stack.request("POST", SYNC.format(platform), body, token=stack.token(user))
-
-
 def profile_of(stack: LocalStack, user: str) -> Any:
+    """The user's profile, read over HTTP; asserts 200."""
     reply = stack.request("GET", PROFILE, token=stack.token(user))
     assert reply.status == 200, reply.body
     return reply.json()["profile"]
@@ -58,7 +30,7 @@ def profile_of(stack: LocalStack, user: str) -> Any:
 def test_syncing_tiktok_returns_the_documented_response(stack: LocalStack, user: str) -> None:
     # Given a user with no profile yet
     # When the app syncs TikTok numbers it fetched
-    reply = sync(stack, user, "tiktok", {"followers": 1000, "engagement": 7.5})
+    reply = sync_over_http(stack, user, "tiktok", {"followers": 1000, "engagement": 7.5})
 
     # Then the profile is created and returned exactly as the README shows it
     assert reply.status == 200, reply.body
@@ -85,7 +57,7 @@ def test_syncing_tiktok_returns_the_documented_response(stack: LocalStack, user:
 def test_each_platform_route_syncs_its_own_platform(
     stack: LocalStack, user: str, platform: str, name: str
 ) -> None:
-    reply = sync(stack, user, platform, {"followers": 42, "engagement": 1.25})
+    reply = sync_over_http(stack, user, platform, {"followers": 42, "engagement": 1.25})
 
     assert reply.status == 200, reply.body
     assert reply.json()["message"] == f"Social media {name} synced successfully"
@@ -100,7 +72,7 @@ def test_aggregates_over_all_platforms_are_the_follower_weighted_mean(stack: Loc
         "twitter": {"followers": 7100, "engagement": 2.66},
         "twitch": {"followers": 0, "engagement": 0},
     }.items():
-        assert sync(stack, user, platform, body).status == 200
+        assert sync_over_http(stack, user, platform, body).status == 200
 
     # Then the totals are the sum and the follower-weighted mean
     profile = profile_of(stack, user)
@@ -110,19 +82,25 @@ def test_aggregates_over_all_platforms_are_the_follower_weighted_mean(stack: Loc
 
 
 def test_a_field_left_out_keeps_the_stored_value(stack: LocalStack, user: str) -> None:
-    assert sync(stack, user, "twitch", {"followers": 500, "engagement": 4.0}).status == 200
+    # Given Twitch synced with both numbers
+    synced_over_http(stack, user, "twitch", {"followers": 500, "engagement": 4.0})
 
-    reply = sync(stack, user, "twitch", {"followers": 600})
+    # When it is synced with followers only
+    reply = sync_over_http(stack, user, "twitch", {"followers": 600})
 
+    # Then the engagement is the stored one
+    assert reply.status == 200, reply.body
     twitch = reply.json()["profile"]["stats"]["platformBreakdown"]["twitch"]
     assert twitch["followers"] == 600
     assert twitch["engagement"] == 4.0
 
 
 def test_updated_at_changes_on_every_successful_sync(stack: LocalStack, user: str) -> None:
-    first = sync(stack, user, "tiktok", {"followers": 1}).json()["profile"]
-    second = sync(stack, user, "tiktok", {"followers": 2}).json()["profile"]
+    # When a profile is synced twice
+    first = synced_over_http(stack, user, "tiktok", {"followers": 1})["profile"]
+    second = synced_over_http(stack, user, "tiktok", {"followers": 2})["profile"]
 
+    # Then updatedAt moved and createdAt did not
     assert second["updatedAt"] > first["updatedAt"]
     assert second["createdAt"] == first["createdAt"]
 
@@ -149,7 +127,7 @@ BAD_SYNC_BODIES: dict[str, bytes] = {
 @pytest.mark.parametrize("body", BAD_SYNC_BODIES.values(), ids=BAD_SYNC_BODIES.keys())
 def test_a_bad_sync_body_is_400_and_changes_nothing(stack: LocalStack, user: str, body: bytes) -> None:
     # Given a stored profile
-    assert sync(stack, user, "tiktok", {"followers": 1000, "engagement": 7.5}).status == 200
+    synced_over_http(stack, user, "tiktok", {"followers": 1000, "engagement": 7.5})
     before = profile_of(stack, user)
 
     # When the app sends a body that breaks the contract
@@ -166,13 +144,14 @@ def test_a_bad_sync_body_is_400_and_changes_nothing(stack: LocalStack, user: str
 
 
 def test_a_validation_error_names_the_field(stack: LocalStack, user: str) -> None:
-    reply = sync(stack, user, "tiktok", {"followers": "many"})
+    reply = sync_over_http(stack, user, "tiktok", {"followers": "many"})
 
     assert reply.status == 400
     assert any(error["field"] == "followers" for error in reply.json()["errors"])
 
 
 def test_a_body_over_16_kib_is_413(stack: LocalStack, user: str) -> None:
+    # When a body over 16 KiB is sent
     padding = "x" * (16 * 1024)
     reply = stack.request(
         "POST",
@@ -181,6 +160,7 @@ def test_a_body_over_16_kib_is_413(stack: LocalStack, user: str) -> None:
         token=stack.token(user),
     )
 
+    # Then it is a 413 and no profile was created
     assert reply.status == 413
     assert reply.json()["success"] is False
     assert stack.request("GET", PROFILE, token=stack.token(user)).status == 404
@@ -198,10 +178,13 @@ def test_get_profile_without_a_profile_is_404(stack: LocalStack, user: str) -> N
 
 
 def test_get_profile_returns_what_sync_stored(stack: LocalStack, user: str) -> None:
-    synced = sync(stack, user, "instagram", {"followers": 15925, "engagement": 2.91}).json()["profile"]
+    # Given a synced profile
+    synced = synced_over_http(stack, user, "instagram", {"followers": 15925, "engagement": 2.91})["profile"]
 
+    # When it is read
     reply = stack.request("GET", PROFILE, token=stack.token(user))
 
+    # Then it is what the sync answered
     assert reply.status == 200
     assert reply.json() == {"success": True, "profile": synced}
 
@@ -221,7 +204,7 @@ EDITS = {
 
 def test_put_profile_stores_the_editable_fields(stack: LocalStack, user: str) -> None:
     # Given a profile with stats
-    assert sync(stack, user, "tiktok", {"followers": 1000, "engagement": 7.5}).status == 200
+    synced_over_http(stack, user, "tiktok", {"followers": 1000, "engagement": 7.5})
 
     # When the app sends every editable field
     reply = stack.request("PUT", PROFILE, EDITS, token=stack.token(user))
@@ -236,8 +219,10 @@ def test_put_profile_stores_the_editable_fields(stack: LocalStack, user: str) ->
 
 
 def test_put_profile_creates_the_profile_of_a_new_user(stack: LocalStack, user: str) -> None:
+    # When a user with no profile puts a field
     reply = stack.request("PUT", PROFILE, {"displayName": "New"}, token=stack.token(user))
 
+    # Then the profile exists with it
     assert reply.status == 200, reply.body
     assert profile_of(stack, user)["displayName"] == "New"
 
@@ -256,11 +241,14 @@ BAD_EDITS: dict[str, Any] = {
 
 @pytest.mark.parametrize("body", BAD_EDITS.values(), ids=BAD_EDITS.keys())
 def test_a_bad_put_is_400_and_changes_nothing(stack: LocalStack, user: str, body: Any) -> None:
+    # Given a profile
     assert stack.request("PUT", PROFILE, {"bio": "before"}, token=stack.token(user)).status == 200
     before = profile_of(stack, user)
 
+    # When a bad update is put
     reply = stack.request("PUT", PROFILE, body, token=stack.token(user))
 
+    # Then it is a 400 and the profile is as it was
     assert reply.status == 400, reply.body
     assert reply.json()["success"] is False
     assert profile_of(stack, user) == before
@@ -321,10 +309,12 @@ def test_responses_carry_cors_headers_for_the_apps_origin(stack: LocalStack, use
 
 
 def test_an_origin_not_allowed_gets_no_cors_headers(stack: LocalStack, user: str) -> None:
+    # When another origin sends a preflight and a request
     headers = {"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"}
     preflight = stack.request("OPTIONS", PROFILE, headers=headers)
     reply = stack.request("GET", PROFILE, token=stack.token(user), headers={"Origin": "https://evil.example"})
 
+    # Then neither answer carries a CORS header
     for answer in (preflight, reply):
         assert not [name for name in answer.headers if name.startswith("access-control-")], answer.headers
 
@@ -342,26 +332,29 @@ def test_a_second_sync_within_the_cooldown_is_429_with_retry_after(
     cooldown_api: LocalStack, user: str
 ) -> None:
     # Given a TikTok sync just now, under the template's default cooldown
-    assert sync(cooldown_api, user, "tiktok", {"followers": 1}).status == 200
+    synced_over_http(cooldown_api, user, "tiktok", {"followers": 1})
 
     # When TikTok is synced again at once
-    reply = sync(cooldown_api, user, "tiktok", {"followers": 2})
+    reply = sync_over_http(cooldown_api, user, "tiktok", {"followers": 2})
 
     # Then it is refused with how long to wait, the stored value stays, and other platforms are free
     assert reply.status == 429
     assert reply.json()["success"] is False
     assert 0 < int(reply.headers["retry-after"]) <= 60
     assert profile_of(cooldown_api, user)["stats"]["platformBreakdown"]["tiktok"]["followers"] == 1
-    assert sync(cooldown_api, user, "twitch", {"followers": 3}).status == 200
+    assert sync_over_http(cooldown_api, user, "twitch", {"followers": 3}).status == 200
 
 
 def test_client_reported_numbers_are_403_when_the_deployment_refuses_them(
     extra_api: Callable[[dict[str, str]], LocalStack], user: str
 ) -> None:
+    # Given a deployment that refuses client-reported numbers
     strict_api = extra_api({"ALLOW_CLIENT_REPORTED_STATS": "false", "SYNC_COOLDOWN_SECONDS": "0"})
 
-    reply = sync(strict_api, user, "tiktok", {"followers": 1000})
+    # When the app sends numbers
+    reply = sync_over_http(strict_api, user, "tiktok", {"followers": 1000})
 
+    # Then it is a 403 and no profile was created
     assert reply.status == 403
     assert reply.json()["success"] is False
     assert strict_api.request("GET", PROFILE, token=strict_api.token(user)).status == 404

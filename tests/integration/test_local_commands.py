@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,16 +10,10 @@ from typing import Any
 
 from localrun.events import HttpRequest, build_http_api_event
 from localrun.settings import REPO_ROOT
+from tests.helpers import user_shell_environment
 from tests.integration.stack import LocalStack, port_is_open, stack_environment, start_stack, stop_stack
 
 PROFILE = "/api/v1/profiles/me"
-
-
-def user_shell_environment(**variables: str) -> dict[str, str]:
-    """The environment a developer's shell would give `make` (none of an outer make's own variables)."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("MAKE") and k != "MFLAGS"}
-    environment.update(variables)
-    return environment
 
 
 def test_make_token_prints_only_a_jwt_the_local_api_accepts(stack: LocalStack, user: str) -> None:
@@ -58,7 +51,7 @@ def test_make_token_without_sub_explains_itself(stack: LocalStack) -> None:
     assert "SUB=" in result.stderr
 
 
-def invoke(
+def localrun_invoke(
     stack: LocalStack, function_id: str, event: dict[str, Any], folder: Path
 ) -> subprocess.CompletedProcess[str]:
     """`python -m localrun invoke` against the stack's DynamoDB Local, as `make invoke` runs it."""
@@ -92,13 +85,13 @@ def test_invoke_runs_a_handler_against_the_running_stack(
     stack: LocalStack, user: str, tmp_path: Path
 ) -> None:
     # Given nothing stored for the user, GetProfileFunction answers 404
-    missing = invoke(stack, "GetProfileFunction", http_api_event("GET", PROFILE, user), tmp_path)
+    missing = localrun_invoke(stack, "GetProfileFunction", http_api_event("GET", PROFILE, user), tmp_path)
     assert missing.returncode == 0, missing.stderr
     assert json.loads(missing.stdout)["statusCode"] == 404
 
     # When SyncTwitchFunction is invoked with a sync event
     sync_event = http_api_event("POST", "/api/v1/profiles/social-sync/twitch", user, {"followers": 77})
-    synced = invoke(stack, "SyncTwitchFunction", sync_event, tmp_path)
+    synced = localrun_invoke(stack, "SyncTwitchFunction", sync_event, tmp_path)
 
     # Then stdout is only the handler's result as JSON, and the write is in the stack's DynamoDB Local
     assert synced.returncode == 0, synced.stderr
@@ -110,7 +103,7 @@ def test_invoke_runs_a_handler_against_the_running_stack(
 
 
 def test_invoke_names_the_functions_when_one_is_unknown(stack: LocalStack, user: str, tmp_path: Path) -> None:
-    result = invoke(stack, "NoSuchFunction", http_api_event("GET", PROFILE, user), tmp_path)
+    result = localrun_invoke(stack, "NoSuchFunction", http_api_event("GET", PROFILE, user), tmp_path)
 
     assert result.returncode == 1
     assert "GetProfileFunction" in result.stderr

@@ -3,29 +3,15 @@ over real HTTP against the local stack (DynamoDB Local behind it)."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from tests.integration.stack import LocalStack, Reply
-from tests.integration.test_local_api_contract import assert_aggregates_match_breakdown
+from tests.helpers import all_at_once, assert_aggregates_match_breakdown
+from tests.integration.stack import LocalStack
 
 SYNC = "/api/v1/profiles/social-sync"
 HISTORY = "/api/v1/profiles/me/stats/history"
 PROFILE = "/api/v1/profiles/me"
-
-
-def all_at_once(count: int, send: Callable[[int], Reply]) -> list[Reply]:
-    """Fire `count` requests released together by a barrier, and collect the replies in order."""
-    gate = threading.Barrier(count)
-
-    def fire(index: int) -> Reply:
-        gate.wait()
-        return send(index)
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(fire, range(count)))
 
 
 def test_the_cooldown_holds_under_ten_simultaneous_requests(
@@ -71,9 +57,11 @@ def test_a_retried_sync_with_the_same_idempotency_key_writes_once(stack: LocalSt
 
 
 def test_simultaneous_retries_with_one_key_write_once(stack: LocalStack, user: str) -> None:
+    # Given five requests under one Idempotency-Key
     token = stack.token(user)
     key = {"Idempotency-Key": f"burst-{user}"}
 
+    # When they are sent at once
     replies = all_at_once(
         5, lambda _: stack.request("POST", f"{SYNC}/tiktok", {"followers": 42}, token=token, headers=key)
     )
@@ -113,7 +101,7 @@ def test_sync_all_is_atomic_and_history_tracks_every_platform(stack: LocalStack,
     assert_aggregates_match_breakdown(profile)
 
     # Then a later TikTok sync shows up as growth
-    stack.request("POST", f"{SYNC}/tiktok", {"followers": 1100}, token=token)
+    assert stack.request("POST", f"{SYNC}/tiktok", {"followers": 1100}, token=token).status == 200
     page = stack.request("GET", f"{HISTORY}?limit=2", token=token).json()
     assert len(page["history"]) == 2
     assert "nextCursor" in page

@@ -6,54 +6,19 @@ request came, so the test can check that the worker kept under its share of the 
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Callable
-from typing import Any
 
-from localrun.settings import REPO_ROOT
 from tests.fake_rapidapi import FakeRapidApi, Reply
-from tests.integration.stack import LocalStack, stack_environment
+from tests.helpers import PLAN_RATE, sync_now
+from tests.integration.stack import LocalStack
 
 PROFILE = "/api/v1/profiles/me"
 SYNC = "/api/v1/profiles/social-sync"
-# The plan's rate, one budget for every worker (and route) through DynamoDB: never more in a second.
-PLAN_RATE = 20.0
 # More profiles measure throughput better; the default keeps `make test` quick.
 PROFILES = int(os.environ.get("SCHEDULED_SYNC_PROFILES", "12"))
 RECORDED = {"tiktok": "charlidamelio", "twitch": "ninja", "instagram": "nasa"}
-
-
-def sync_now(stack: LocalStack, base_url: str) -> dict[str, Any]:
-    """Run `python -m localrun.sync_now` (what `make sync-now` runs) against the stack; its JSON summary.
-
-    The fake at `base_url` answers for RapidAPI and for the YouTube Data API.
-    """
-    environment = stack_environment(
-        {
-            "DYNAMODB_PORT": str(stack.dynamodb_port),
-            "LOCALRUN_STATE_DIR": str(stack.state_dir),
-            "RAPIDAPI_BASE_URL": base_url,
-            "YOUTUBE_BASE_URL": base_url,
-            "RAPIDAPI_REQUESTS_PER_SECOND": str(PLAN_RATE),
-        }
-    )
-    environment.pop("RAPIDAPI_KEY", None)
-    done = subprocess.run(
-        [sys.executable, "-m", "localrun.sync_now"],
-        cwd=REPO_ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-4000:]
-    summary: dict[str, Any] = json.loads(done.stdout)
-    return summary
 
 
 def test_a_scheduled_run_refreshes_every_due_profile_within_the_rate_cap(

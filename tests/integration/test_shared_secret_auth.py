@@ -10,8 +10,8 @@ import pytest
 
 from localrun.settings import REPO_ROOT
 from tests.app_tokens import FORGERIES, THREE_DAYS, app_token
+from tests.helpers import user_shell_environment
 from tests.integration.stack import LocalStack
-from tests.integration.test_local_commands import user_shell_environment
 
 PROFILE = "/api/v1/profiles/me"
 SYNC = "/api/v1/profiles/social-sync/tiktok"

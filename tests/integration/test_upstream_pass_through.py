@@ -111,11 +111,14 @@ def test_a_login_without_a_token_reaches_the_upstream_and_its_answer_comes_back(
 def test_an_authenticated_request_reaches_the_upstream_with_its_authorization_unchanged(
     proxied: LocalStack, upstream: Upstream, user: str
 ) -> None:
+    # Given an app token
     token = app_token(SECRET, user)
     before = len(upstream.seen)
 
+    # When a route of the app's backend is asked for
     reply = proxied.request("GET", "/api/v1/auth/me", token=token)
 
+    # Then the upstream got it under its base path, with the same Authorization
     [seen] = upstream.seen[before:]
     assert (seen.method, seen.path) == ("GET", "/backend/api/v1/auth/me")
     assert seen.header("authorization") == f"Bearer {token}"
@@ -127,8 +130,10 @@ def test_a_route_of_this_api_is_served_here_and_never_passed_on(
 ) -> None:
     before = len(upstream.seen)
 
+    # When a route of this API is asked for without a token
     reply = proxied.request("GET", "/api/v1/profiles/me")
 
+    # Then it is answered here (401), and the upstream never sees it
     assert reply.status == 401
     assert reply.json() == {"message": "Unauthorized"}
     assert upstream.seen[before:] == []

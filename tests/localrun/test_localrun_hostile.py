@@ -44,7 +44,8 @@ def server(tmp_path: Path, key_id: str) -> Iterator[tuple[LocalApiServer, list[s
 
 def raw(server: LocalApiServer, data: bytes, timeout: float = 5) -> bytes:
     """Send `data` as it is and read the answer until the server closes or `timeout` passes."""
-    with socket.create_connection(server.server_address[:2], timeout=timeout) as connection:
+    host, port = server.server_address[:2]
+    with socket.create_connection((str(host), port), timeout=timeout) as connection:
         connection.sendall(data)
         received = b""
         try:

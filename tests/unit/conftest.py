@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
@@ -11,26 +10,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from social_sync.platforms import PLATFORM_SPECS
 from tests.fake_rapidapi import FakeRapidApi
-from tests.template import ROOT, load_function, table_definition
-
-TABLE_NAME = "social-sync-unit"
-FETCH_STATE_TABLE_NAME = "social-sync-unit-fetch-state"
-PLATFORM_FUNCTIONS = {name: spec.function_id for name, spec in PLATFORM_SPECS.items()}
-
-
-class FakeContext:
-    """The parts of the Lambda context that Powertools reads."""
-
-    function_name = "social-sync-unit"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:social-sync-unit"
-    aws_request_id = "unit-request"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 10_000
+from tests.helpers import FETCH_STATE_TABLE_NAME, TABLE_NAME
+from tests.template import load_function, table_definition
 
 
 @pytest.fixture
@@ -67,6 +49,18 @@ def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
 
 
 @pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """moto in place of AWS, with test credentials in us-east-1 and no endpoint or profile of the shell's."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
 def dynamodb(env: pytest.MonkeyPatch) -> Iterator[Any]:
     """A moto DynamoDB client with the ProfilesTable created from the template's own definition."""
     with mock_aws():
@@ -99,55 +93,3 @@ def rapidapi(env: pytest.MonkeyPatch) -> FakeRapidApi:
     env.setenv("RAPIDAPI_KEY", "test-rapidapi-key")
     env.setenv("YOUTUBE_API_KEY", "test-youtube-key")
     return fake
-
-
-def load_event(name: str) -> dict[str, Any]:
-    return json.loads((ROOT / "events" / name).read_text())
-
-
-def invoke(module: ModuleType, event: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
-    """Run a handler and decode its response: (status, JSON body, headers)."""
-    result = module.lambda_handler(event, FakeContext())
-    return result["statusCode"], json.loads(result["body"]), result.get("headers", {})
-
-
-def http_event(
-    method: str, path: str, body: Any = None, sub: str | None = "alice", **extra: Any
-) -> dict[str, Any]:
-    """An HTTP API payload 2.0 event as API Gateway builds it after the JWT authorizer let it through."""
-    route_key = f"{method} {path}"
-    authorizer = (
-        {"jwt": {"claims": {"sub": sub, "iss": "https://issuer.example"}, "scopes": None}} if sub else None
-    )
-    event: dict[str, Any] = {
-        "version": "2.0",
-        "routeKey": route_key,
-        "rawPath": path,
-        "rawQueryString": "",
-        "headers": {"content-type": "application/json", "authorization": "Bearer redacted"},
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "api",
-            "domainName": "api.example",
-            "domainPrefix": "api",
-            "http": {
-                "method": method,
-                "path": path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": "192.0.2.1",
-                "userAgent": "test",
-            },
-            "requestId": "req-1",
-            "routeKey": route_key,
-            "stage": "$default",
-            "time": "24/Nov/2026:10:00:00 +0000",
-            "timeEpoch": 1795514400000,
-        },
-        "isBase64Encoded": False,
-    }
-    if authorizer:
-        event["requestContext"]["authorizer"] = authorizer
-    if body is not None:
-        event["body"] = body if isinstance(body, str) else json.dumps(body)
-    event.update(extra)
-    return event

@@ -88,7 +88,9 @@ def test_weighted_engagement_is_total_interactions_over_total_followers(
     weight = sum(e.followers or 0 for e in known.values())
     result = follower_weighted_engagement(breakdown)
     if weight:
-        interactions = sum(Decimal(e.followers or 0) * Decimal(str(e.engagement)) for e in known.values())
+        interactions = sum(
+            (Decimal(e.followers or 0) * Decimal(str(e.engagement)) for e in known.values()), Decimal(0)
+        )
         expected = (interactions / weight).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
         assert Decimal(str(result)) == expected
     else:

@@ -15,21 +15,12 @@ import pytest
 from social_sync import api
 from social_sync.container import Container
 from social_sync.errors import DomainError, RapidApiTimeout, RapidApiUnavailable
-from social_sync.http import Route
+from social_sync.http import Route, logger
 from social_sync.settings import Settings
-from tests.unit.conftest import PLATFORM_FUNCTIONS, TABLE_NAME, FakeContext, http_event, invoke
+from tests.helpers import PLATFORM_FUNCTIONS, FakeContext, http_event, invoke, sync, synced, table_items
 
 SYNC = "/api/v1/profiles/social-sync"
 ME = "/api/v1/profiles/me"
-
-
-def table_items(dynamodb: Any) -> list[dict[str, Any]]:
-    return sorted(dynamodb.scan(TableName=TABLE_NAME)["Items"], key=lambda item: item["sk"]["S"])
-
-
-def sync(function: Any, platform: str, body: Any, sub: str | None = "alice", **extra: Any):
-    handler = function(PLATFORM_FUNCTIONS[platform])
-    return invoke(handler, http_event("POST", f"{SYNC}/{platform}", body, sub=sub, **extra))
 
 
 @pytest.mark.parametrize("platform", list(PLATFORM_FUNCTIONS))
@@ -77,13 +68,17 @@ def test_the_seed_example_returns_exactly_the_documented_response(function: Any)
 
 
 def test_syncs_of_several_platforms_add_up_and_get_returns_them(function: Any) -> None:
-    sync(function, "tiktok", {"followers": 1000, "engagement": 0})
-    sync(function, "instagram", {"followers": 15925, "engagement": 2.91})
+    # Given two platforms synced
+    synced(function, "tiktok", {"followers": 1000, "engagement": 0})
+    synced(function, "instagram", {"followers": 15925, "engagement": 2.91})
+
+    # When a third is synced, then the profile is read
     status, body, _ = sync(function, "twitch", {"followers": 0, "engagement": 0})
     assert status == 200
     assert body["profile"]["stats"]["totalFollowers"] == 16925
-
     status, body, _ = invoke(function("GetProfileFunction"), http_event("GET", ME))
+
+    # Then the profile holds all three, with their totals
     assert status == 200
     assert body["success"] is True
     stats = body["profile"]["stats"]
@@ -93,21 +88,29 @@ def test_syncs_of_several_platforms_add_up_and_get_returns_them(function: Any) -
 
 
 def test_mean_mode_gives_the_original_backends_numbers(function: Any, env: pytest.MonkeyPatch) -> None:
+    # Given a deployment averaging engagement the original way, and three platforms synced
     env.setenv("ENGAGEMENT_AVERAGE", "mean")
-    sync(function, "tiktok", {"followers": 1000, "engagement": 0})
-    sync(function, "instagram", {"followers": 15925, "engagement": 2.91})
-    sync(function, "twitter", {"followers": 7100, "engagement": 2.66})
+    synced(function, "tiktok", {"followers": 1000, "engagement": 0})
+    synced(function, "instagram", {"followers": 15925, "engagement": 2.91})
+    synced(function, "twitter", {"followers": 7100, "engagement": 2.66})
+
+    # When a fourth is synced
     status, body, _ = sync(function, "twitch", {"followers": 0, "engagement": 0})
 
+    # Then the totals are the captured response's
     assert status == 200
     assert body["profile"]["stats"]["totalFollowers"] == 24025
     assert body["profile"]["stats"]["avgEngagement"] == 1.39
 
 
 def test_a_left_out_field_keeps_the_stored_value_and_updated_at_moves(function: Any) -> None:
-    _, first, _ = sync(function, "twitch", {"followers": 300, "engagement": 4.5})
-    _, second, _ = sync(function, "twitch", {"followers": 320})
+    # Given a platform synced with both numbers
+    first = synced(function, "twitch", {"followers": 300, "engagement": 4.5})
 
+    # When it is synced again with followers only
+    second = synced(function, "twitch", {"followers": 320})
+
+    # Then the engagement is kept and updatedAt moved
     twitch = second["profile"]["stats"]["platformBreakdown"]["twitch"]
     assert (twitch["followers"], twitch["engagement"]) == (320, 4.5)
     assert second["profile"]["updatedAt"] >= first["profile"]["updatedAt"]
@@ -145,11 +148,14 @@ BAD_SYNC_BODIES = {
 def test_bad_sync_input_is_400_in_the_documented_shape_and_changes_nothing(
     function: Any, dynamodb: Any, body: Any
 ) -> None:
-    sync(function, "tiktok", {"followers": 5, "engagement": 1.0})
+    # Given a synced profile
+    synced(function, "tiktok", {"followers": 5, "engagement": 1.0})
     before = table_items(dynamodb)
 
+    # When a bad body is sent
     status, response, _ = sync(function, "tiktok", body)
 
+    # Then it is a 400 in the documented shape, and the table is as it was
     assert status == 400
     assert response["success"] is False
     assert isinstance(response["message"], str)
@@ -193,9 +199,13 @@ def test_without_a_sub_claim_the_function_answers_401(function: Any, dynamodb: A
 def test_client_reported_numbers_are_403_when_the_deployment_refuses_them(
     function: Any, dynamodb: Any, env: pytest.MonkeyPatch
 ) -> None:
+    # Given a deployment that refuses client-reported numbers
     env.setenv("ALLOW_CLIENT_REPORTED_STATS", "false")
+
+    # When the app sends numbers
     status, response, _ = sync(function, "tiktok", {"followers": 1})
 
+    # Then it is a 403 pointing at the handle kind, and nothing is stored
     assert status == 403
     assert "usernameOrId" in response["message"]
     assert table_items(dynamodb) == []
@@ -204,12 +214,15 @@ def test_client_reported_numbers_are_403_when_the_deployment_refuses_them(
 def test_a_second_sync_inside_the_cooldown_is_429_with_retry_after(
     function: Any, dynamodb: Any, env: pytest.MonkeyPatch
 ) -> None:
+    # Given a 60 s cooldown and a platform just synced
     env.setenv("SYNC_COOLDOWN_SECONDS", "60")
-    assert sync(function, "tiktok", {"followers": 1})[0] == 200
+    synced(function, "tiktok", {"followers": 1})
     before = table_items(dynamodb)
 
+    # When it is synced again
     status, response, headers = sync(function, "tiktok", {"followers": 2})
 
+    # Then it is a 429 with Retry-After, nothing changed, and another platform still syncs
     assert status == 429
     assert response["success"] is False
     assert 59 <= int(headers["Retry-After"]) <= 60
@@ -224,12 +237,16 @@ def test_get_before_any_profile_is_404(function: Any) -> None:
 
 
 def test_users_only_see_their_own_profile(function: Any) -> None:
-    sync(function, "tiktok", {"followers": 1000}, sub="alice")
+    # Given alice has a profile
+    synced(function, "tiktok", {"followers": 1000}, sub="alice")
+
+    # When bob reads his
     status, _, _ = invoke(function("GetProfileFunction"), http_event("GET", ME, sub="bob"))
     assert status == 404
 
 
 def test_put_creates_then_updates_the_editable_fields(function: Any) -> None:
+    # Given no profile yet
     update = function("UpdateProfileFunction")
     fields = {
         "username": "alice_creates",
@@ -242,15 +259,21 @@ def test_put_creates_then_updates_the_editable_fields(function: Any) -> None:
         "linkedAccounts": {"tiktok": "alice"},
         "syncSettings": {"autoSync": True, "frequency": "weekly"},
     }
+    # When every editable field is put
     status, body, _ = invoke(update, http_event("PUT", ME, fields))
+
+    # Then the profile is created with them and no stats
     assert status == 200
     assert body["message"] == "Profile updated successfully"
     profile = body["profile"]
     assert {key: profile[key] for key in fields} == fields
     assert profile["stats"] == {"platformBreakdown": {}, "totalFollowers": 0, "avgEngagement": 0.0}
 
-    sync(function, "tiktok", {"followers": 10})
+    # And when, after a sync, one field is put
+    synced(function, "tiktok", {"followers": 10})
     status, body, _ = invoke(update, http_event("PUT", ME, {"bio": "Dancer and singer"}))
+
+    # Then only that field changed, and the stats are kept
     assert status == 200
     assert body["profile"]["bio"] == "Dancer and singer"
     assert body["profile"]["displayName"] == "Alice"
@@ -277,11 +300,14 @@ BAD_UPDATES = {
 
 @pytest.mark.parametrize("body", BAD_UPDATES.values(), ids=BAD_UPDATES.keys())
 def test_bad_updates_are_400_and_change_nothing(function: Any, dynamodb: Any, body: Any) -> None:
-    sync(function, "tiktok", {"followers": 5})
+    # Given a synced profile
+    synced(function, "tiktok", {"followers": 5})
     before = table_items(dynamodb)
 
+    # When a bad update is put
     status, response, _ = invoke(function("UpdateProfileFunction"), http_event("PUT", ME, body))
 
+    # Then it is a 400 and the table is as it was
     assert status == 400
     assert response["success"] is False
     assert table_items(dynamodb) == before
@@ -307,10 +333,10 @@ def logs() -> Iterator[io.StringIO]:
     """What the service logs, formatted exactly as Powertools writes it to CloudWatch."""
     buffer = io.StringIO()
     handler = logging.StreamHandler(buffer)
-    handler.setFormatter(api.logger.registered_formatter)
-    api.logger.addHandler(handler)
+    handler.setFormatter(logger.registered_formatter)
+    logger.addHandler(handler)
     yield buffer
-    api.logger.removeHandler(handler)
+    logging.getLogger(logger.name).removeHandler(handler)
 
 
 class ExplodingProfiles:
@@ -328,12 +354,11 @@ def test_an_unexpected_failure_is_a_500_without_internals(dynamodb: Any, logs: i
     parts = Container(Settings.from_env(), profiles=ExplodingProfiles())
     handler = api.serve(api.sync_api("tiktok", parts))
 
-    # When a sync comes in
+    # When a sync reaches it
     result = handler(http_event("POST", f"{SYNC}/tiktok", {"followers": 1}), FakeContext())  # type: ignore[arg-type]
     status, response = result["statusCode"], json.loads(result["body"])
 
-    # Then it is a 500 that says nothing of them, and the log names the error's type alone
-
+    # Then the answer is a plain 500, and the logs name the error's type but not its text
     assert status == 500
     assert response == {"success": False, "message": "Something went wrong on our side; try again later"}
     written = logs.getvalue()
@@ -343,10 +368,15 @@ def test_an_unexpected_failure_is_a_500_without_internals(dynamodb: Any, logs: i
 
 
 def test_logs_carry_the_correlation_id_and_never_the_token_or_body(function: Any, logs: io.StringIO) -> None:
+    # Given a sync with a bearer token and a body
     event = http_event("POST", f"{SYNC}/tiktok", {"followers": 987654321})
     event["headers"]["authorization"] = "Bearer eyJhbGciOiJSUzI1NiJ9.secret-token"
-    invoke(function("SyncTikTokFunction"), event)
 
+    # When it is handled
+    status, _, _ = invoke(function("SyncTikTokFunction"), event)
+
+    # Then every log line carries the request id, and none the token or the body
+    assert status == 200
     lines = [json.loads(line) for line in logs.getvalue().splitlines()]
     assert lines
     assert all(line["correlation_id"] == "req-1" for line in lines)
@@ -356,6 +386,8 @@ def test_logs_carry_the_correlation_id_and_never_the_token_or_body(function: Any
 
 
 def test_the_most_specific_error_class_picks_the_status_and_an_unmapped_one_is_500() -> None:
+    # Given routes that fail with an error of the status table's (RapidApiTimeout is a RapidApiError,
+    # whose other subclass answers 502), and with one it does not list
     class Unmapped(DomainError):
         pass
 
@@ -365,8 +397,7 @@ def test_the_most_specific_error_class_picks_the_status_and_an_unmapped_one_is_5
 
         return Route("GET", "/x", handle)
 
-    # RapidApiTimeout is a RapidApiError, whose other subclass answers 502: the nearest class wins.
-
+    # When they answer, then the most specific class picks the status, and an unmapped one is a 500
     event = http_event("GET", "/x")
     assert failing(RapidApiTimeout("slow")).resolve(event, None)["statusCode"] == 504  # type: ignore[arg-type]
     assert failing(RapidApiUnavailable("down")).resolve(event, None)["statusCode"] == 502  # type: ignore[arg-type]

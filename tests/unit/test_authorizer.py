@@ -11,7 +11,6 @@ from typing import Any
 import boto3
 import jwt
 import pytest
-from moto import mock_aws
 
 from social_sync.authorizer import Authorizer, SecretSource, TokenPolicy, Unauthorized, verify
 from tests.app_tokens import FORGERIES, THREE_DAYS, app_claims, app_token
@@ -70,21 +69,25 @@ def test_no_token_is_unauthorized(authorization: str | None) -> None:
 
 
 def test_the_caller_is_the_first_present_id_claim() -> None:
+    # Given tokens with sub only, userId and sub, and a custom id claim
     now = int(time.time())
     sub_only = jwt.encode({"sub": "bob", "exp": now + 60}, SECRET, algorithm="HS256")
     both = jwt.encode({"userId": "alice", "sub": "bob", "exp": now + 60}, SECRET, algorithm="HS256")
     custom = jwt.encode({"id": "carol", "userId": "alice", "exp": now + 60}, SECRET, algorithm="HS256")
 
+    # Then the caller is the first id claim the policy lists that the token has
     assert authorizer()(event(sub_only))["context"] == {"userId": "bob"}
     assert authorizer()(event(both))["context"] == {"userId": "alice"}
     assert authorizer(TokenPolicy(user_id_claims=("id",)))(event(custom))["context"] == {"userId": "carol"}
 
 
 def test_a_small_clock_skew_is_tolerated_and_a_large_one_is_not() -> None:
+    # Given a token from a clock 10 s ahead, and one expired 10 s ago
     now = int(time.time())
     skewed = app_token(SECRET, USER, iat=now + 10, nbf=now + 10)
     late = app_token(SECRET, USER, iat=now - 100, exp=now - 10)
 
+    # Then 30 s of leeway accepts both, and none refuses the expired one
     assert verify(skewed, SECRET.encode(), TokenPolicy(leeway_seconds=30)) == USER
     assert verify(late, SECRET.encode(), TokenPolicy(leeway_seconds=30)) == USER
     with pytest.raises(Unauthorized):
@@ -160,17 +163,7 @@ def test_a_refusal_logs_the_reason_and_never_the_token(caplog: pytest.LogCapture
     assert USER not in caplog.text
 
 
-@pytest.fixture
-def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "unit")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "unit")
-    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@mock_aws
-def test_the_secret_is_read_from_an_ssm_secure_string_and_cached(aws_env: None) -> None:
+def test_the_secret_is_read_from_an_ssm_secure_string_and_cached(aws: None) -> None:
     # Given the secret in SSM, and a clock the test moves
     ssm = boto3.client("ssm")
     ssm.put_parameter(Name="/social-sync/jwt-secret", Type="SecureString", Value=SECRET)
@@ -193,8 +186,7 @@ def test_the_secret_is_read_from_an_ssm_secure_string_and_cached(aws_env: None) 
     assert policy_authorizer(event(app_token("rotated-" + SECRET, USER)))["isAuthorized"] is True
 
 
-@mock_aws
-def test_the_secret_is_read_from_secrets_manager_when_given_an_arn(aws_env: None) -> None:
+def test_the_secret_is_read_from_secrets_manager_when_given_an_arn(aws: None) -> None:
     arn = boto3.client("secretsmanager").create_secret(Name="jwt-secret", SecretString=SECRET)["ARN"]
 
     answer = Authorizer(TokenPolicy(), SecretSource(None, arn))(event(app_token(SECRET, USER)))

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from social_sync import docs
+from tests.helpers import FakeContext, load_event
 from tests.template import ROOT, load_function, load_module
-from tests.unit.conftest import FakeContext, load_event
 from tests.unit.test_events import EXPECTED
 
 FOLDER = ROOT / "functions" / "docs"

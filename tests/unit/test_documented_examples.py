@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from localrun.openapi import EXAMPLE_TIME, EXAMPLE_USER, PROFILE_UPDATE_EXAMPLE, SEED_NUMBERS, build_document
-from tests.unit.conftest import http_event, invoke
+from tests.helpers import http_event, invoke
 
 TIMESTAMP = re.compile(r'"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z"')
 SYNC_TIKTOK = ("POST", "/api/v1/profiles/social-sync/tiktok")
@@ -87,11 +87,14 @@ BAD_REQUESTS: list[tuple[str, str, int, dict[str, Any]]] = [
 def test_a_documented_error_is_what_the_function_answers(
     method: str, path: str, status: int, request_parts: dict[str, Any], function: Callable[[str], ModuleType]
 ) -> None:
+    # Given an error example of the OpenAPI document and its request
     function_id, example = documented(method, path, status)
     body = request_parts.pop("body", None)
 
+    # When the request is sent to the route's function
     answer_status, answer, _ = invoke(function(function_id), http_event(method, path, body, **request_parts))
 
+    # Then the answer is the documented example
     assert answer_status == status
     assert answer == example
 
@@ -99,10 +102,13 @@ def test_a_documented_error_is_what_the_function_answers(
 def test_the_documented_403_is_what_a_deployment_refusing_client_numbers_answers(
     env: pytest.MonkeyPatch, function: Callable[[str], ModuleType]
 ) -> None:
+    # Given a deployment that refuses client-reported numbers, and the document's 403 example
     env.setenv("ALLOW_CLIENT_REPORTED_STATS", "false")
     function_id, example = documented(*SYNC_TIKTOK, 403)
 
+    # When numbers are synced
     status, answer, _ = invoke(function(function_id), http_event(*SYNC_TIKTOK, SEED_NUMBERS))
 
+    # Then the answer is the documented example
     assert status == 403
     assert answer == example

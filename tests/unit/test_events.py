@@ -10,10 +10,9 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from types import ModuleType
 from typing import Any
@@ -21,10 +20,9 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from social_sync.data.keys import QUOTA_PREFIX
 from tests.fake_rapidapi import FakeRapidApi, fixture_json
+from tests.helpers import Invoked, expected_avg_engagement, invoke, load_event, user_items
 from tests.template import ROOT, resources
-from tests.unit.conftest import TABLE_NAME, invoke, load_event
 
 EVENTS_DIR = ROOT / "events"
 EVENT_FILES = sorted(path.name for path in EVENTS_DIR.glob("*.json"))
@@ -117,8 +115,6 @@ LINKED_ACCOUNT_PATH = re.compile(
     r"^/api/v1/profiles/me/linked-accounts/(?P<platform>[a-z]+)/(?P<action>code|verify)$"
 )
 
-Invoked = tuple[int, dict[str, Any], dict[str, str]]
-
 
 @cache
 def route_functions() -> dict[str, str]:
@@ -156,17 +152,6 @@ def caller(event: dict[str, Any]) -> str:
 def run(function: Callable[[str], ModuleType], name: str) -> Invoked:
     event = load_event(name)
     return invoke(function(function_for(event)), event)
-
-
-def table_items(dynamodb: Any) -> list[dict[str, Any]]:
-    """Every item of the profiles and history in the table, in key order, as DynamoDB returns them.
-
-    The shared RapidAPI plan's bookkeeping (QUOTA# items) is left out: a fetch that failed upstream
-    still spent its slot of the plan, which is right, and is no change to anyone's data.
-    """
-    items = dynamodb.scan(TableName=TABLE_NAME, ConsistentRead=True)["Items"]
-    data = [item for item in items if not item["pk"]["S"].startswith(QUOTA_PREFIX)]
-    return sorted(data, key=lambda item: (item["pk"]["S"], item["sk"]["S"]))
 
 
 def parse_timestamp(value: Any) -> datetime:
@@ -233,27 +218,12 @@ def assert_synced(
         assert entry["source"] == "client"
         assert parse_timestamp(entry["lastSyncedAt"]) == synced_at
     assert stats["totalFollowers"] == sum(numbers.get("followers", 0) for numbers in sent.values())
-    assert stats["avgEngagement"] == follower_weighted(sent.values())
+    assert stats["avgEngagement"] == expected_avg_engagement(sent.values())
     assert parse_timestamp(profile["createdAt"]) == synced_at
     # The profile and its history entries were written together.
     keys = [item["sk"]["S"].split("#") for item in items]
     assert sorted(key[1] for key in keys if key[0] == "HISTORY") == sorted(sent), keys
     assert [key for key in keys if key[0] != "HISTORY"] == [["PROFILE"]], keys
-
-
-def follower_weighted(readings: Iterable[dict[str, Any]]) -> float:
-    """The README's avgEngagement, computed independently of the layer: sum(f * e) / sum(f), 2 places."""
-    known = [
-        (Decimal(r.get("followers", 0)), Decimal(str(r["engagement"]))) for r in readings if "engagement" in r
-    ]
-    if not known:
-        return 0.0
-    weight = sum((followers for followers, _ in known), Decimal(0))
-    if weight == 0:
-        rate = sum((engagement for _, engagement in known), Decimal(0)) / len(known)
-    else:
-        rate = sum((followers * engagement for followers, engagement in known), Decimal(0)) / weight
-    return float(rate.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
 def assert_history(event: dict[str, Any], body: dict[str, Any], seeded: dict[str, Any]) -> None:
@@ -446,14 +416,14 @@ def test_event_gets_its_documented_response(
         assert seeded[0] == 200, seeded
     if expected.given_code:
         give_code(dynamodb, rapidapi, event)
-    before = table_items(dynamodb)
+    before = user_items(dynamodb)
     started = datetime.now(UTC)
 
     # When API Gateway hands the event to the function of its route
     status, body, headers = invoke(function(function_for(event)), event)
 
     # Then the status and the body are the documented ones
-    after = table_items(dynamodb)
+    after = user_items(dynamodb)
     assert status == expected.status, body
     assert_json_response(headers)
     if status >= 400:

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.fake_rapidapi import FakeRapidApi
-from tests.unit.conftest import FakeContext, http_event
+from tests.helpers import FakeContext, history_cursor, http_event
 
 ROUTES = {
     "SyncTikTokFunction": ("POST", "/api/v1/profiles/social-sync/tiktok"),
@@ -77,19 +77,15 @@ BASE64_BODIES = st.one_of(
 )
 
 
-def cursor(value: Any) -> str:
-    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
-
-
 CURSORS = st.one_of(
     st.text(max_size=60),
-    JSON_VALUES.map(cursor),
+    JSON_VALUES.map(history_cursor),
     st.fixed_dictionaries(
         {"pk": st.fixed_dictionaries({"S": st.sampled_from(["USER#alice", "USER#bob", ""])}),
          "sk": st.fixed_dictionaries({"S": st.one_of(st.text(max_size=60), st.just("HISTORY#tiktokZZZ"))})},
         optional={"historyAt": st.fixed_dictionaries({"S": st.text(max_size=40)})},
-    ).map(cursor),
-    DEPTHS.map(lambda depth: cursor("[" * depth)),
+    ).map(history_cursor),
+    DEPTHS.map(lambda depth: history_cursor("[" * depth)),
 )  # fmt: skip
 QUERIES = st.dictionaries(
     st.sampled_from(["platform", "from", "to", "limit", "cursor", "x"]),

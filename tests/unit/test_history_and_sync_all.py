@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 
 from social_sync import api
-from tests.unit.conftest import PLATFORM_FUNCTIONS, TABLE_NAME, http_event, invoke
+from tests.helpers import get_history, history_items, sync_all, synced, table_items
 
-HISTORY = "/api/v1/profiles/me/stats/history"
-SYNC = "/api/v1/profiles/social-sync"
 NOV_1 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 
 
@@ -33,35 +30,17 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     return clock
 
 
-def sync_tiktok(function: Any, body: dict[str, Any], sub: str = "alice") -> tuple[int, dict[str, Any]]:
-    status, response, _ = invoke(
-        function("SyncTikTokFunction"), http_event("POST", f"{SYNC}/tiktok", body, sub=sub)
-    )
-    return status, response
-
-
-def history(function: Any, sub: str = "alice", **params: Any) -> tuple[int, dict[str, Any]]:
-    query = urlencode(params)
-    event = http_event("GET", HISTORY, sub=sub, rawQueryString=query)
-    if params:
-        event["queryStringParameters"] = {key: str(value) for key, value in params.items()}
-    status, response, _ = invoke(function("GetStatsHistoryFunction"), event)
-    return status, response
-
-
-def sync_all(function: Any, body: Any) -> tuple[int, dict[str, Any]]:
-    status, response, _ = invoke(function("SyncAllFunction"), http_event("POST", SYNC, body))
-    return status, response
-
-
 def test_three_syncs_over_a_month_give_three_points_and_the_growth(function: Any, clock: Clock) -> None:
+    # Given three TikTok syncs over a month
     for day, followers, engagement in [(0, 1000, 5.0), (14, 1200, 5.5), (29, 1500, 6.25)]:
         clock.now = NOV_1 + timedelta(days=day)
-        assert sync_tiktok(function, {"followers": followers, "engagement": engagement})[0] == 200
+        synced(function, "tiktok", {"followers": followers, "engagement": engagement})
     clock.now = NOV_1 + timedelta(days=30)
 
-    status, body = history(function, platform="tiktok")
+    # When the TikTok history is read a day later
+    status, body, _ = get_history(function, platform="tiktok")
 
+    # Then it holds the three points in order, and their growth
     assert status == 200
     assert [(p["followers"], p["engagement"]) for p in body["history"]] == [
         (1000, 5.0),
@@ -86,16 +65,15 @@ def test_three_syncs_over_a_month_give_three_points_and_the_growth(function: Any
 
 
 def test_the_window_and_every_platform_in_time_order(function: Any, clock: Clock) -> None:
+    # Given five syncs of three platforms, one a day
     for day, platform in enumerate(["tiktok", "twitch", "tiktok", "instagram", "twitch"]):
         clock.now = NOV_1 + timedelta(days=day)
-        status, _, _ = invoke(
-            function(PLATFORM_FUNCTIONS[platform]),
-            http_event("POST", f"{SYNC}/{platform}", {"followers": 100 + day}),
-        )
-        assert status == 200
+        synced(function, platform, {"followers": 100 + day})
 
-    status, body = history(function, **{"from": "2026-11-02T00:00:00Z", "to": "2026-11-04T09:00:00Z"})
+    # When the history of every platform is read for days 2 to 4
+    status, body, _ = get_history(function, **{"from": "2026-11-02T00:00:00Z", "to": "2026-11-04T09:00:00Z"})
 
+    # Then it holds those days' points in time order, and each platform's growth
     assert status == 200
     assert [(p["platform"], p["followers"]) for p in body["history"]] == [
         ("twitch", 101),
@@ -107,15 +85,17 @@ def test_the_window_and_every_platform_in_time_order(function: Any, clock: Clock
 
 
 def test_pages_follow_the_cursor_without_gaps_or_repeats(function: Any, clock: Clock) -> None:
+    # Given seven syncs
     for day in range(7):
         clock.now = NOV_1 + timedelta(days=day)
-        sync_tiktok(function, {"followers": 10 * day})
+        synced(function, "tiktok", {"followers": 10 * day})
 
+    # When the history is read three points a page, following the cursor
     seen: list[int] = []
     params: dict[str, Any] = {"limit": 3}
     pages = 0
     while True:
-        status, body = history(function, **params)
+        status, body, _ = get_history(function, **params)
         assert status == 200
         pages += 1
         seen += [p["followers"] for p in body["history"]]
@@ -123,24 +103,29 @@ def test_pages_follow_the_cursor_without_gaps_or_repeats(function: Any, clock: C
         if "nextCursor" not in body:
             break
         params["cursor"] = body["nextCursor"]
+
+    # Then the pages hold every point once, in order
     assert seen == [0, 10, 20, 30, 40, 50, 60]
     assert pages == 3
 
 
 def test_a_user_cannot_read_another_users_history_with_a_cursor(function: Any, clock: Clock) -> None:
+    # Given a page of alice's history with a cursor to the next
     for day in range(3):
         clock.now = NOV_1 + timedelta(days=day)
-        sync_tiktok(function, {"followers": day}, sub="alice")
-    _, page = history(function, sub="alice", limit=1)
+        synced(function, "tiktok", {"followers": day}, sub="alice")
+    _, page, _ = get_history(function, sub="alice", limit=1)
 
-    status, body = history(function, sub="mallory", limit=1, cursor=page["nextCursor"])
+    # When mallory asks for the next page with alice's cursor
+    status, body, _ = get_history(function, sub="mallory", limit=1, cursor=page["nextCursor"])
 
+    # Then it is a 400 naming the cursor
     assert status == 400
     assert body["errors"] == [{"field": "cursor", "message": "is not valid"}]
 
 
 def test_no_history_is_an_empty_page(function: Any) -> None:
-    status, body = history(function)
+    status, body, _ = get_history(function)
     assert (status, body) == (200, {"success": True, "history": [], "growth": {}})
 
 
@@ -159,32 +144,35 @@ BAD_QUERIES = {
 
 @pytest.mark.parametrize("params", BAD_QUERIES.values(), ids=BAD_QUERIES.keys())
 def test_bad_history_queries_are_400(function: Any, params: dict[str, Any]) -> None:
-    status, body = history(function, **params)
+    status, body, _ = get_history(function, **params)
     assert status == 400
     assert body["success"] is False
     assert body["errors"]
 
 
 def test_history_entries_expire_after_the_retention(function: Any, dynamodb: Any, clock: Clock) -> None:
-    sync_tiktok(function, {"followers": 1})
-    item = next(
-        i for i in dynamodb.scan(TableName=TABLE_NAME)["Items"] if i["sk"]["S"].startswith("HISTORY#")
-    )
+    # When a sync is stored
+    synced(function, "tiktok", {"followers": 1})
+
+    # Then its history entry expires after the retention (400 days here)
+    [item] = history_items(dynamodb)
     assert int(item["expiresAt"]["N"]) == int((NOV_1 + timedelta(days=400)).timestamp())
 
 
 def test_sync_all_lands_every_platform_in_one_write(function: Any, dynamodb: Any, clock: Clock) -> None:
-    status, body = sync_all(
+    # When two platforms are synced at once
+    status, body, _ = sync_all(
         function,
         {"platforms": {"tiktok": {"followers": 1000, "engagement": 7.5}, "twitch": {"followers": 300}}},
     )
 
+    # Then both land, with one history entry each, in the profile's first version
     assert status == 200
     assert body["message"] == "Social media synced successfully"
     stats = body["profile"]["stats"]
     assert set(stats["platformBreakdown"]) == {"tiktok", "twitch"}
     assert stats["totalFollowers"] == 1300
-    items = dynamodb.scan(TableName=TABLE_NAME)["Items"]
+    items = table_items(dynamodb)
     assert sorted(i["sk"]["S"].split("#")[1] for i in items if i["sk"]["S"].startswith("HISTORY#")) == [
         "tiktok",
         "twitch",
@@ -204,18 +192,21 @@ BAD_BATCHES = {
 
 @pytest.mark.parametrize("body", BAD_BATCHES.values(), ids=BAD_BATCHES.keys())
 def test_a_batch_with_an_invalid_entry_changes_nothing(function: Any, dynamodb: Any, body: Any) -> None:
-    sync_tiktok(function, {"followers": 5})
-    before = dynamodb.scan(TableName=TABLE_NAME)["Items"]
+    # Given a synced profile
+    synced(function, "tiktok", {"followers": 5})
+    before = table_items(dynamodb)
 
-    status, response = sync_all(function, body)
+    # When a batch with a bad entry is sent
+    status, response, _ = sync_all(function, body)
 
+    # Then it is a 400 and the table is as it was
     assert status == 400
     assert response["success"] is False
-    assert dynamodb.scan(TableName=TABLE_NAME)["Items"] == before
+    assert table_items(dynamodb) == before
 
 
 def test_the_invalid_entry_is_named(function: Any) -> None:
-    _, response = sync_all(function, BAD_BATCHES["one invalid entry"])
+    _, response, _ = sync_all(function, BAD_BATCHES["one invalid entry"])
     assert response["errors"] == [
         {"field": "platforms.twitch.followers", "message": "must be a whole number"}
     ]
@@ -224,18 +215,21 @@ def test_the_invalid_entry_is_named(function: Any) -> None:
 def test_a_batch_with_a_platform_in_cooldown_is_429_and_changes_nothing(
     function: Any, dynamodb: Any, env: pytest.MonkeyPatch, clock: Clock
 ) -> None:
+    # Given a 60 s cooldown and TikTok synced 10 s ago
     env.setenv("SYNC_COOLDOWN_SECONDS", "60")
-    sync_tiktok(function, {"followers": 5})
-    before = dynamodb.scan(TableName=TABLE_NAME)["Items"]
+    synced(function, "tiktok", {"followers": 5})
+    before = table_items(dynamodb)
     clock.now += timedelta(seconds=10)
 
-    status, response = sync_all(
+    # When a batch with TikTok in it is sent
+    status, response, _ = sync_all(
         function, {"platforms": {"twitch": {"followers": 1}, "tiktok": {"followers": 6}}}
     )
 
+    # Then it is a 429 naming TikTok, and nothing changed
     assert status == 429
     assert "Tiktok" in response["message"]
-    assert dynamodb.scan(TableName=TABLE_NAME)["Items"] == before
+    assert table_items(dynamodb) == before
 
 
 # (query, data points expected) for a user with one sync on 2026-11-01
@@ -251,9 +245,12 @@ EDGE_WINDOWS = {
 def test_windows_at_the_edges_of_time_are_answered(
     function: Any, clock: Clock, params: dict[str, Any], points: int
 ) -> None:
-    sync_tiktok(function, {"followers": 1})
+    # Given one sync
+    synced(function, "tiktok", {"followers": 1})
 
-    status, body = history(function, **params)
+    # When a window at the edge of time is read
+    status, body, _ = get_history(function, **params)
 
+    # Then it is a page with the points inside it
     assert status == 200
     assert len(body["history"]) == points

@@ -9,17 +9,27 @@ import base64
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 
 from social_sync.models import MAX_USER_ID_LENGTH, DueProfile, utc_now
 from social_sync.schedule import QUEUE_BATCH, dispatch_due_profiles
-from tests.unit.conftest import TABLE_NAME, FakeContext, http_event, invoke
+from tests.fakes import RecordingQueue
+from tests.helpers import (
+    HISTORY_PATH,
+    TABLE_NAME,
+    FakeContext,
+    get_history,
+    history_cursor,
+    http_event,
+    invoke,
+    raw_history_cursor,
+    synced,
+    table_items,
+)
 
 ME = "/api/v1/profiles/me"
 SYNC = "/api/v1/profiles/social-sync"
-HISTORY = "/api/v1/profiles/me/stats/history"
 
 
 def send(function: Any, logical_id: str, event: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -33,21 +43,6 @@ def assert_refused(status: int, body: dict[str, Any], expected: int = 400) -> No
     assert body["success"] is False
     assert isinstance(body["message"], str)
     assert body["message"]
-
-
-def stored_items(dynamodb: Any) -> list[dict[str, Any]]:
-    return list(dynamodb.scan(TableName=TABLE_NAME)["Items"])
-
-
-def history(function: Any, sub: str = "alice", **params: str) -> tuple[int, dict[str, Any]]:
-    event = http_event("GET", HISTORY, sub=sub, rawQueryString=urlencode(params))
-    event["queryStringParameters"] = dict(params) or None
-    return send(function, "GetStatsHistoryFunction", event)
-
-
-def cursor_of(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value)
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
 # --- 1. Deep JSON.
@@ -74,7 +69,7 @@ def test_deeply_nested_json_bodies_are_a_4xx(
 
     # Then it is refused as bad input and nothing is stored
     assert_refused(status, answer, expected)
-    assert stored_items(dynamodb) == []
+    assert table_items(dynamodb) == []
 
 
 def test_brackets_inside_strings_do_not_count_as_nesting(function: Any, dynamodb: Any) -> None:
@@ -84,7 +79,7 @@ def test_brackets_inside_strings_do_not_count_as_nesting(function: Any, dynamodb
 
 
 def test_a_deeply_nested_history_cursor_is_a_400(function: Any, dynamodb: Any) -> None:
-    status, answer = history(function, cursor=cursor_of("[" * 1500))
+    status, answer, _ = get_history(function, cursor=raw_history_cursor("[" * 1500))
     assert_refused(status, answer)
     assert answer["errors"] == [{"field": "cursor", "message": "is not valid"}]
 
@@ -97,12 +92,7 @@ def three_syncs(function: Any) -> list[str]:
     """Three TikTok syncs by alice; their syncedAt, oldest first."""
     times = []
     for followers in (1, 2, 3):
-        status, answer = send(
-            function,
-            "SyncTikTokFunction",
-            http_event("POST", f"{SYNC}/tiktok", {"followers": followers}),
-        )
-        assert status == 200, answer
+        answer = synced(function, "tiktok", {"followers": followers})
         times.append(answer["profile"]["stats"]["platformBreakdown"]["tiktok"]["lastSyncedAt"])
     return times
 
@@ -113,12 +103,14 @@ def test_a_cursor_reused_with_a_narrower_window_is_a_400(
 ) -> None:
     # Given the cursor of a first page of two
     params = {"platform": platform} if platform else {}
-    status, page = history(function, limit="2", **params)
+    status, page, _ = get_history(function, limit="2", **params)
     assert status == 200, page
     assert "nextCursor" in page
 
     # When it is sent again with a window that ends before the key it points at
-    status, answer = history(function, limit="2", cursor=page["nextCursor"], to=three_syncs[0], **params)
+    status, answer, _ = get_history(
+        function, limit="2", cursor=page["nextCursor"], to=three_syncs[0], **params
+    )
 
     # Then it is a 400 about the cursor
     assert_refused(status, answer)
@@ -136,7 +128,7 @@ HAND_MADE_CURSORS = [
     {"pk": {"S": "USER#alice"}, "sk": {"N": "7"}},
     {"pk": {"S": "USER#bob"}, "sk": {"S": "HISTORY#tiktok#2026-11-01T00:00:00.000Z#000000000001"}},
     [],
-    "null",
+    None,
     "not base64 at all: ~~~",
 ]
 
@@ -147,8 +139,8 @@ def test_hand_made_cursors_are_a_400(
     function: Any, three_syncs: list[str], cursor: Any, platform: str | None
 ) -> None:
     params = {"platform": platform} if platform else {}
-    raw = cursor if cursor == "not base64 at all: ~~~" else cursor_of(cursor)
-    status, answer = history(function, cursor=raw, **params)
+    raw = cursor if cursor == "not base64 at all: ~~~" else history_cursor(cursor)
+    status, answer, _ = get_history(function, cursor=raw, **params)
     assert_refused(status, answer)
 
 
@@ -157,7 +149,7 @@ def test_hand_made_index_cursors_outside_the_window_are_a_400(
     function: Any, three_syncs: list[str], history_at: str
 ) -> None:
     cursor = {"pk": {"S": "USER#alice"}, "sk": {"S": "HISTORY#tiktok#x"}, "historyAt": {"S": history_at}}
-    status, answer = history(function, cursor=cursor_of(cursor), **{"from": "2026-11-02"})
+    status, answer, _ = get_history(function, cursor=history_cursor(cursor), **{"from": "2026-11-02"})
     assert_refused(status, answer)
 
 
@@ -175,13 +167,15 @@ def test_hand_made_index_cursors_outside_the_window_are_a_400(
 def test_instants_outside_the_years_1_to_9999_in_utc_are_a_400(
     function: Any, dynamodb: Any, params: dict[str, str]
 ) -> None:
-    status, answer = history(function, **params)
+    status, answer, _ = get_history(function, **params)
     assert_refused(status, answer)
     assert answer["errors"][0]["message"] == "must be an instant between the years 1 and 9999 in UTC"
 
 
 def test_the_widest_window_utc_can_hold_is_answered(function: Any, three_syncs: list[str]) -> None:
-    status, answer = history(function, **{"from": "0001-01-01T00:00:00Z", "to": "9999-12-31T23:59:59Z"})
+    status, answer, _ = get_history(
+        function, **{"from": "0001-01-01T00:00:00Z", "to": "9999-12-31T23:59:59Z"}
+    )
     assert status == 200, answer
     assert len(answer["history"]) == 3
 
@@ -196,7 +190,7 @@ def test_the_widest_window_utc_can_hold_is_answered(function: Any, three_syncs: 
         ("SyncTikTokFunction", "POST", f"{SYNC}/tiktok", {"followers": 1}),
         ("UpdateProfileFunction", "PUT", ME, {"bio": "hi"}),
         ("GetProfileFunction", "GET", ME, None),
-        ("GetStatsHistoryFunction", "GET", HISTORY, None),
+        ("GetStatsHistoryFunction", "GET", HISTORY_PATH, None),
     ],
 )
 def test_a_caller_id_over_the_limit_is_a_401_and_stores_nothing(
@@ -204,21 +198,13 @@ def test_a_caller_id_over_the_limit_is_a_401_and_stores_nothing(
 ) -> None:
     status, answer = send(function, logical_id, http_event(method, path, body, sub="u" * length))
     assert_refused(status, answer, 401)
-    assert stored_items(dynamodb) == []
+    assert table_items(dynamodb) == []
 
 
 def test_a_caller_id_at_the_limit_is_served(function: Any) -> None:
     sub = "é" * MAX_USER_ID_LENGTH  # two bytes each in UTF-8, still far inside DynamoDB's key size
     event = http_event("POST", f"{SYNC}/tiktok", {"followers": 1}, sub=sub)
     assert send(function, "SyncTikTokFunction", event)[0] == 200
-
-
-class RecordingQueue:
-    def __init__(self) -> None:
-        self.batches: list[list[str]] = []
-
-    def send(self, user_ids: list[str]) -> None:
-        self.batches.append(list(user_ids))
 
 
 class DueIndex:
@@ -256,6 +242,7 @@ def test_the_dispatcher_function_skips_an_oversized_id_and_sends_the_rest(
 ) -> None:
     import boto3
 
+    # Given the sync queue, and two due profiles, one with an id no queue message can hold
     url = boto3.client("sqs").create_queue(QueueName="SyncQueue")["QueueUrl"]
     env.setenv("SYNC_QUEUE_URL", url)
     # A profile stored before the edge refused long ids, due now, beside a normal one.
@@ -276,8 +263,10 @@ def test_the_dispatcher_function_skips_an_oversized_id_and_sends_the_rest(
 
     from tests.unit.test_schedule import run_dispatcher
 
+    # When the dispatcher runs
     summary = run_dispatcher(function)
 
+    # Then only the normal one is dispatched, and the other is left unclaimed
     assert summary["dispatched"] == 1
     stuck = dynamodb.get_item(
         TableName=TABLE_NAME, Key={"pk": {"S": "USER#" + "y" * 300}, "sk": {"S": "PROFILE"}}
@@ -301,13 +290,13 @@ def test_a_body_that_is_not_utf8_is_a_400(function: Any, dynamodb: Any, raw: byt
     status, answer = send(function, "UpdateProfileFunction", event)
     assert_refused(status, answer)
     assert "UTF-8" in answer["message"]
-    assert stored_items(dynamodb) == []
+    assert table_items(dynamodb) == []
 
 
 def test_a_lone_surrogate_escape_is_a_400(function: Any, dynamodb: Any) -> None:
     status, answer = send(function, "UpdateProfileFunction", http_event("PUT", ME, '{"bio": "\\ud800"}'))
     assert_refused(status, answer)
-    assert stored_items(dynamodb) == []
+    assert table_items(dynamodb) == []
 
 
 def test_a_negative_zero_engagement_is_stored_and_echoed_as_zero(function: Any) -> None:
@@ -354,7 +343,7 @@ def test_urls_to_internal_hosts_or_with_credentials_are_a_400(
     status, answer = send(function, "UpdateProfileFunction", http_event("PUT", ME, body))
     assert_refused(status, answer)
     assert answer["errors"][0]["field"].startswith(field)
-    assert stored_items(dynamodb) == []
+    assert table_items(dynamodb) == []
 
 
 @pytest.mark.parametrize(

@@ -8,10 +8,9 @@ from typing import Any
 import boto3
 import pytest
 
+from tests.helpers import TABLE_NAME, sync, sync_all, synced
 from tests.template import table_definition
-from tests.unit.conftest import TABLE_NAME, http_event, invoke
 
-SYNC = "/api/v1/profiles/social-sync"
 IDEMPOTENCY_TABLE = "social-sync-idempotency-unit"
 BUS = "social-sync-stats-unit"
 
@@ -40,14 +39,6 @@ def bus_events(dynamodb: Any, env: pytest.MonkeyPatch) -> Any:
     return received
 
 
-def sync(function: Any, logical_id: str, path: str, body: Any, key: str | None = None, sub: str = "alice"):
-    event = http_event("POST", path, body, sub=sub)
-    if key is not None:
-        event["headers"]["idempotency-key"] = key
-    status, response, _ = invoke(function(logical_id), event)
-    return status, response
-
-
 def profile_version(dynamodb: Any) -> str:
     item = dynamodb.get_item(TableName=TABLE_NAME, Key={"pk": {"S": "USER#alice"}, "sk": {"S": "PROFILE"}})[
         "Item"
@@ -58,9 +49,13 @@ def profile_version(dynamodb: Any) -> str:
 def test_a_retry_with_the_same_key_gets_the_first_response_and_writes_once(
     function: Any, dynamodb: Any, bus_events: Any
 ) -> None:
-    first = sync(function, "SyncTikTokFunction", f"{SYNC}/tiktok", {"followers": 1000}, key="k-1")
-    again = sync(function, "SyncTikTokFunction", f"{SYNC}/tiktok", {"followers": 1000}, key="k-1")
+    # Given a sync under an Idempotency-Key
+    first = sync(function, "tiktok", {"followers": 1000}, idempotency_key="k-1")
 
+    # When it is retried under the same key
+    again = sync(function, "tiktok", {"followers": 1000}, idempotency_key="k-1")
+
+    # Then the retry gets the first response, and the profile and the bus saw one write
     assert first[0] == again[0] == 200
     assert again[1] == first[1]
     assert profile_version(dynamodb) == "1"
@@ -70,10 +65,13 @@ def test_a_retry_with_the_same_key_gets_the_first_response_and_writes_once(
 def test_a_different_body_under_a_used_key_is_422_and_changes_nothing(
     function: Any, dynamodb: Any, bus_events: Any
 ) -> None:
-    sync(function, "SyncTikTokFunction", f"{SYNC}/tiktok", {"followers": 1000}, key="k-2")
+    # Given a sync under a key
+    synced(function, "tiktok", {"followers": 1000}, idempotency_key="k-2")
 
-    status, response = sync(function, "SyncTikTokFunction", f"{SYNC}/tiktok", {"followers": 2000}, key="k-2")
+    # When another body is sent under the same key
+    status, response, _ = sync(function, "tiktok", {"followers": 2000}, idempotency_key="k-2")
 
+    # Then it is a 422 and the profile is unchanged
     assert status == 422
     assert response["success"] is False
     assert profile_version(dynamodb) == "1"
@@ -82,49 +80,53 @@ def test_a_different_body_under_a_used_key_is_422_and_changes_nothing(
 def test_keys_are_per_caller_and_without_a_key_every_request_writes(
     function: Any, dynamodb: Any, bus_events: Any
 ) -> None:
-    sync(function, "SyncTikTokFunction", f"{SYNC}/tiktok", {"followers": 1}, key="shared")
-    status, response = sync(
-        function, "SyncTikTokFunction", f"{SYNC}/tiktok", {"followers": 1}, key="shared", sub="bob"
-    )
+    # Given alice synced under a key
+    synced(function, "tiktok", {"followers": 1}, idempotency_key="shared")
+
+    # When bob uses the same key, then alice syncs twice without one
+    status, response, _ = sync(function, "tiktok", {"followers": 1}, sub="bob", idempotency_key="shared")
+    synced(function, "tiktok", {"followers": 1})
+    synced(function, "tiktok", {"followers": 1})
+
+    # Then bob's request ran as his own, and each of alice's requests wrote
     assert status == 200
     assert response["profile"]["userId"] == "bob"
-
-    sync(function, "SyncTikTokFunction", f"{SYNC}/tiktok", {"followers": 1})
-    sync(function, "SyncTikTokFunction", f"{SYNC}/tiktok", {"followers": 1})
     assert profile_version(dynamodb) == "3"
 
 
 def test_a_refused_request_is_not_remembered(
     function: Any, dynamodb: Any, bus_events: Any, env: pytest.MonkeyPatch
 ) -> None:
+    # Given a sync refused by the cooldown under a key
     env.setenv("SYNC_COOLDOWN_SECONDS", "3600")
-    sync(function, "SyncTikTokFunction", f"{SYNC}/tiktok", {"followers": 1})
-    status, _ = sync(function, "SyncTikTokFunction", f"{SYNC}/tiktok", {"followers": 2}, key="k-3")
+    synced(function, "tiktok", {"followers": 1})
+    status, _, _ = sync(function, "tiktok", {"followers": 2}, idempotency_key="k-3")
     assert status == 429
 
-    # Once the cooldown no longer applies, the same request under the same key runs for real.
+    # When the cooldown no longer applies and the same request is sent under the same key
     env.setenv("SYNC_COOLDOWN_SECONDS", "0")
-    status, response = sync(function, "SyncTikTokFunction", f"{SYNC}/tiktok", {"followers": 2}, key="k-3")
+    status, response, _ = sync(function, "tiktok", {"followers": 2}, idempotency_key="k-3")
+
+    # Then it runs for real
     assert status == 200
     assert response["profile"]["stats"]["totalFollowers"] == 2
 
 
 def test_an_unusable_key_is_400(function: Any, bus_events: Any) -> None:
-    status, response = sync(function, "SyncTikTokFunction", f"{SYNC}/tiktok", {"followers": 1}, key="x" * 256)
+    status, response, _ = sync(function, "tiktok", {"followers": 1}, idempotency_key="x" * 256)
     assert status == 400
     assert response["errors"][0]["field"] == "Idempotency-Key"
 
 
 def test_every_successful_sync_puts_a_profile_stats_synced_event(function: Any, bus_events: Any) -> None:
-    sync(function, "SyncTikTokFunction", f"{SYNC}/tiktok", {"followers": 1000, "engagement": 7.5})
-    status, body = sync(
-        function,
-        "SyncAllFunction",
-        SYNC,
-        {"platforms": {"twitch": {"followers": 300}, "twitter": {"followers": 50}}},
+    # When a platform is synced, then two at once
+    synced(function, "tiktok", {"followers": 1000, "engagement": 7.5})
+    status, body, _ = sync_all(
+        function, {"platforms": {"twitch": {"followers": 300}, "twitter": {"followers": 50}}}
     )
     assert status == 200
 
+    # Then the bus got one event per sync, with the new totals
     events = bus_events()
     assert [event["detail-type"] for event in events] == ["ProfileStatsSynced", "ProfileStatsSynced"]
     assert all(event["source"] == "social-sync" for event in events)
@@ -142,17 +144,24 @@ def test_every_successful_sync_puts_a_profile_stats_synced_event(function: Any, 
 
 
 def test_a_failed_sync_puts_no_event(function: Any, bus_events: Any) -> None:
-    sync(function, "SyncTikTokFunction", f"{SYNC}/tiktok", {"followers": "lots"})
+    # When a sync is refused
+    status, _, _ = sync(function, "tiktok", {"followers": "lots"})
+
+    # Then the bus got nothing
+    assert status == 400
     assert bus_events() == []
 
 
 def test_a_bus_that_cannot_be_reached_neither_fails_nor_undoes_the_sync(
     function: Any, dynamodb: Any, bus_events: Any, env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # Given an event bus that does not exist
     env.setenv("EVENT_BUS_NAME", "no-such-bus")
 
-    status, body = sync(function, "SyncTikTokFunction", f"{SYNC}/tiktok", {"followers": 10})
+    # When a sync runs
+    status, body, _ = sync(function, "tiktok", {"followers": 10})
 
+    # Then it succeeds and is stored, and the failed publish is counted
     assert status == 200
     assert body["profile"]["stats"]["totalFollowers"] == 10
     assert profile_version(dynamodb) == "1"

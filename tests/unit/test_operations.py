@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from social_sync import telemetry
+from tests.helpers import cfn_resources, translated
 from tests.template import ROOT, resources, template
-from tests.unit.test_template import cfn_resources, translated
 
 FUNCTIONS = sorted(resources("AWS::Serverless::Function"))
 ENVIRONMENTS = ("dev", "prod")

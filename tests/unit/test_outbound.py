@@ -21,7 +21,7 @@ from social_sync.errors import RapidApiTimeout, RapidApiUnavailable
 from social_sync.rapidapi import INTERACTIVE, MAX_PAYLOAD_BYTES, RapidApiClient
 from social_sync.settings import Settings
 from tests.fake_rapidapi import FakeRapidApi, MemorySlots, Reply, fixture, gzip_bomb
-from tests.unit.conftest import FakeContext, http_event
+from tests.helpers import FakeContext, http_event, served_fake_vendors
 
 SYNC_TIKTOK = "/api/v1/profiles/social-sync/tiktok"
 
@@ -38,9 +38,7 @@ class ShortContext(FakeContext):
 
 @pytest.fixture
 def served() -> Iterator[tuple[FakeRapidApi, str]]:
-    fake = FakeRapidApi()
-    with fake.serve() as url:
-        yield fake, url
+    yield from served_fake_vendors()
 
 
 def real_client(url: str) -> RapidApiClient:
@@ -101,12 +99,14 @@ def test_a_gzip_bomb_is_refused_once_it_decodes_past_the_cap(served: tuple[FakeR
 
 
 def test_a_compressed_answer_under_the_cap_is_read(served: tuple[FakeRapidApi, str]) -> None:
+    # Given a gzip answer under the cap
     fake, url = served
     fake.always(
         "tiktok",
         "charlidamelio",
         Reply(200, gzip.compress(fixture("tiktok", "charlidamelio")), {"content-encoding": "gzip"}),
     )
+    # When it is fetched over HTTP, then it is read
     account = real_client(url).fetch_account("tiktok", "charlidamelio", Deadline.within(8))
     assert account.followers == 156_183_422
 
@@ -122,25 +122,30 @@ def test_an_answer_in_an_encoding_not_asked_for_or_corrupt_is_unreadable(
 
 
 def test_the_cap_counts_decoded_bytes_whatever_the_chunks() -> None:
+    # When a body one byte over the cap decoded comes in small gzip chunks, then it is refused
     deflated = gzip.compress(bytes(MAX_PAYLOAD_BYTES + 1))
     chunks = [deflated[i : i + 7] for i in range(0, len(deflated), 7)]
     with pytest.raises(outbound.BodyTooLarge):
         outbound.read_capped(chunks, "gzip", MAX_PAYLOAD_BYTES, Deadline.within(60))
+    # And one exactly at the cap is read
     exact = gzip.compress(bytes(1000))
     assert outbound.read_capped([exact], "gzip", 1000, Deadline.within(60)) == bytes(1000)
 
 
 def test_a_fetch_sends_only_encodings_it_can_decode(served: tuple[FakeRapidApi, str]) -> None:
+    # Given a transport that records the request
     seen: list[httpx.Request] = []
 
     def handle(request: httpx.Request) -> httpx.Response:
         seen.append(request)
         return httpx.Response(200, stream=httpx.ByteStream(fixture("tiktok", "charlidamelio")))
 
+    # When a fetch is sent
     client = outbound.http_client(connect_timeout=1, read_timeout=1, transport=httpx.MockTransport(handle))
     outbound.get(
         client, "https://x.example/a", params={}, headers={}, deadline=Deadline.within(5), max_bytes=10**6
     )
+    # Then it accepts only gzip and deflate
     assert seen[0].headers["accept-encoding"] == "gzip, deflate"
 
 

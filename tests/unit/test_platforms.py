@@ -75,11 +75,14 @@ def test_every_rapidapi_endpoint_is_a_template_parameter_with_the_registry_s_def
 
 
 def test_an_endpoint_variable_swaps_one_platform_s_vendor(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given another vendor's endpoint for Twitch
     monkeypatch.setenv("TABLE_NAME", "unit")
     monkeypatch.setenv("RAPIDAPI_TWITCH_ENDPOINT", "twitch-other.p.rapidapi.com/v2/channel")
 
+    # When the settings are read
     endpoints = Settings.from_env().rapidapi_endpoints
 
+    # Then Twitch uses it, and the other platforms keep theirs
     assert endpoints["twitch"] == "twitch-other.p.rapidapi.com/v2/channel"
     assert endpoints["tiktok"] == PLATFORM_SPECS["tiktok"].endpoint
 

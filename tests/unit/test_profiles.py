@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from social_sync.errors import SyncTooSoon
-from social_sync.models import MAX_FOLLOWERS, PLATFORMS, PlatformReading, Profile, utc_now
+from social_sync.models import MAX_FOLLOWERS, PLATFORMS, HistoryEntry, PlatformReading, Profile, utc_now
 from social_sync.profiles import apply_sync, compute_stats
 
 START = utc_now()
@@ -23,9 +23,10 @@ readings = st.builds(
 syncs = st.lists(st.tuples(st.sampled_from(PLATFORMS), readings), min_size=1, max_size=30)
 
 
-def sync(
+def apply_reading(
     profile: Profile | None, platform: str, reading: PlatformReading, seconds: int = 0, cooldown: int = 0
-):
+) -> tuple[Profile, HistoryEntry]:
+    """alice's profile after one platform's reading, `seconds` after START (the logic alone, no store)."""
     return apply_sync(
         profile,
         "alice",
@@ -39,7 +40,9 @@ def sync(
 
 
 def test_a_first_sync_creates_the_profile_with_that_platform() -> None:
-    profile, point = sync(None, "tiktok", PlatformReading(followers=1000, engagement=7.5, source="client"))
+    profile, point = apply_reading(
+        None, "tiktok", PlatformReading(followers=1000, engagement=7.5, source="client")
+    )
 
     assert profile.user_id == "alice"
     assert profile.created_at == profile.updated_at == START
@@ -56,10 +59,17 @@ def test_a_first_sync_creates_the_profile_with_that_platform() -> None:
 
 
 def test_a_left_out_field_keeps_the_stored_value() -> None:
-    profile, _ = sync(None, "twitch", PlatformReading(followers=300, engagement=4.0, source="client"))
-    profile, _ = sync(profile, "twitch", PlatformReading(followers=350, source="client"), seconds=5)
-    profile, _ = sync(profile, "twitch", PlatformReading(engagement=5.5, source="client"), seconds=10)
+    # Given both numbers synced
+    profile, _ = apply_reading(
+        None, "twitch", PlatformReading(followers=300, engagement=4.0, source="client")
+    )
+    # When followers only, then engagement only, are synced
+    profile, _ = apply_reading(profile, "twitch", PlatformReading(followers=350, source="client"), seconds=5)
+    profile, _ = apply_reading(
+        profile, "twitch", PlatformReading(engagement=5.5, source="client"), seconds=10
+    )
 
+    # Then each kept the other's stored value, and updatedAt moved
     twitch = profile.stats.platform_breakdown["twitch"]
     assert (twitch.followers, twitch.engagement) == (350, 5.5)
     assert profile.updated_at == START + timedelta(seconds=10)
@@ -67,33 +77,46 @@ def test_a_left_out_field_keeps_the_stored_value() -> None:
 
 
 def test_other_platforms_are_left_as_they_were() -> None:
-    profile, _ = sync(None, "tiktok", PlatformReading(followers=10, engagement=1.0, source="client"))
+    # Given TikTok synced
+    profile, _ = apply_reading(None, "tiktok", PlatformReading(followers=10, engagement=1.0, source="client"))
     tiktok_before = profile.stats.platform_breakdown["tiktok"]
-    profile, _ = sync(profile, "twitter", PlatformReading(followers=30, source="rapidapi"), seconds=1)
+    # When Twitter is synced
+    profile, _ = apply_reading(
+        profile, "twitter", PlatformReading(followers=30, source="rapidapi"), seconds=1
+    )
 
+    # Then TikTok is as it was, and the totals add both
     assert profile.stats.platform_breakdown["tiktok"] == tiktok_before
     assert profile.stats.total_followers == 40
 
 
 def test_a_sync_inside_the_cooldown_is_refused_with_the_seconds_left() -> None:
-    profile, _ = sync(None, "tiktok", PlatformReading(followers=1, source="client"), cooldown=60)
+    # Given a TikTok sync under a 60 s cooldown
+    profile, _ = apply_reading(None, "tiktok", PlatformReading(followers=1, source="client"), cooldown=60)
 
+    # When TikTok is synced again 15 s later, then it is refused with the seconds left
     with pytest.raises(SyncTooSoon) as refused:
-        sync(profile, "tiktok", PlatformReading(followers=2, source="client"), seconds=15, cooldown=60)
+        apply_reading(
+            profile, "tiktok", PlatformReading(followers=2, source="client"), seconds=15, cooldown=60
+        )
     assert refused.value.retry_after_seconds == 45
 
     # Another platform is not held back, and the same one is free once the cooldown is over.
-    sync(profile, "twitch", PlatformReading(followers=2, source="client"), seconds=15, cooldown=60)
-    later, _ = sync(profile, "tiktok", PlatformReading(followers=2, source="client"), seconds=60, cooldown=60)
+    apply_reading(profile, "twitch", PlatformReading(followers=2, source="client"), seconds=15, cooldown=60)
+    later, _ = apply_reading(
+        profile, "tiktok", PlatformReading(followers=2, source="client"), seconds=60, cooldown=60
+    )
     assert later.stats.total_followers == 2
 
 
 @given(syncs)
-def test_the_aggregates_always_equal_the_functions_of_the_breakdown(steps) -> None:
-    profile = None
+def test_the_aggregates_always_equal_the_functions_of_the_breakdown(
+    steps: list[tuple[str, PlatformReading]],
+) -> None:
+    profile: Profile | None = None
     expected: dict[str, tuple[int | None, float | None]] = {}
     for i, (platform, reading) in enumerate(steps):
-        profile, point = sync(profile, platform, reading, seconds=i)
+        profile, point = apply_reading(profile, platform, reading, seconds=i)
         old_followers, old_engagement = expected.get(platform, (None, None))
         expected[platform] = (
             reading.followers if reading.followers is not None else old_followers,

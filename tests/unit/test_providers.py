@@ -45,11 +45,14 @@ def test_tiktok_falls_back_to_stats_when_stats_v2_is_absent() -> None:
 
 @pytest.mark.parametrize(("videos", "followers"), [("0", "1000"), ("10", "0")])
 def test_tiktok_engagement_is_unknown_without_videos_or_followers(videos: str, followers: str) -> None:
+    # Given a TikTok payload with no videos or no followers
     payload = recorded("tiktok", "charlidamelio")
     payload["userInfo"]["statsV2"].update(videoCount=videos, followerCount=followers)
 
+    # When it is parsed
     account = parse_account("tiktok", "charlidamelio", payload)
 
+    # Then the engagement is unknown rather than 0
     assert account.engagement is None
     assert account.followers == int(followers)
 
@@ -166,11 +169,13 @@ ABSURD = {
 def test_absurd_or_missing_counts_are_refused_not_stored(
     platform: Any, handle: str, path: tuple[Any, ...], value: Any
 ) -> None:
+    # Given a recorded payload with an absurd or missing count
     payload = _set(recorded(platform, handle), path, value)
     if platform == "tiktok":
         # statsV2 falls back to stats: make both say the same absurd thing.
         _set(payload, ("userInfo", "stats", "followerCount"), value)
 
+    # When it is parsed, then it is refused, naming the platform
     with pytest.raises(RapidApiUnavailable) as refused:
         parse_account(platform, handle, payload)
 
@@ -203,11 +208,14 @@ def test_an_unstorable_handle_in_the_payload_falls_back_to_the_requested_one() -
 
 
 def test_display_fields_are_cut_and_odd_avatars_dropped_rather_than_failing() -> None:
+    # Given a payload with a huge nickname and a script for an avatar
     payload = recorded("tiktok", "charlidamelio")
     payload["userInfo"]["user"].update(nickname="x" * 5000, avatarLarger="javascript:alert(1)")
 
+    # When it is parsed
     account = parse_account("tiktok", "charlidamelio", payload)
 
+    # Then the name is cut and the avatar dropped
     assert account.display_name == "x" * 200
     assert account.avatar is None
 

@@ -11,7 +11,7 @@ from social_sync.deadline import Deadline
 from social_sync.errors import PlanExhausted
 from social_sync.quota import RATE_HEADROOM, SCHEDULE_LEASE, SharedQuota
 from tests.fake_rapidapi import FakeClock, FakeRapidApi
-from tests.unit.conftest import TABLE_NAME, FakeContext, http_event
+from tests.helpers import TABLE_NAME, FakeContext, http_event
 
 # Wall-clock seconds (the quota's slots are epoch times in DynamoDB).
 WALL_CLOCK = 1_800_000_000.0
@@ -68,13 +68,15 @@ def test_the_http_routes_never_use_the_share_kept_for_the_schedule(dynamodb: Any
 
 
 def test_the_schedule_uses_what_the_http_routes_leave(dynamodb: Any) -> None:
+    # Given the HTTP routes and the schedule on one plan
     clock = FakeClock(WALL_CLOCK, advance=False)
     http, schedule = quota(dynamodb, clock, "http"), quota(dynamodb, clock, "schedule")
+    # When an HTTP request takes a slot, then the schedule takes three
     http.wait(Deadline.within(60))
     for _ in range(3):
         schedule.wait(Deadline.within(60))
+    # Then the schedule's slots follow the HTTP one back to back on the one sequence.
     interval = 1 / (10 * RATE_HEADROOM)
-    # The schedule's slots follow the HTTP one back to back on the one sequence.
     assert [round(wait / interval, 3) for wait in clock.sleeps] == [1.0, 2.0, 3.0]
 
 
@@ -96,18 +98,23 @@ def test_a_slot_after_the_deadline_is_not_taken(dynamodb: Any) -> None:
 
 
 def test_a_leased_slot_past_the_deadline_is_kept_for_the_next_caller(dynamodb: Any) -> None:
+    # Given a schedule that leased slots ahead
     clock = FakeClock(WALL_CLOCK, advance=False)
     schedule = quota(dynamodb, clock, "schedule", per_second=1 / RATE_HEADROOM)
     schedule.wait(Deadline.within(60))  # leases slots 0..3 s, uses 0
+    # When a caller cannot wait for the next slot, then it is refused
     with pytest.raises(PlanExhausted):
         schedule.wait(Deadline(clock.now + 0.5, clock))
+    # And the next caller gets that slot, one second on
     schedule.wait(Deadline.within(60))
     assert clock.sleeps == [pytest.approx(1.0)]
 
 
 def test_a_vendors_retry_after_holds_every_container_off(dynamodb: Any) -> None:
+    # Given two containers on one plan
     clock = FakeClock(WALL_CLOCK, advance=False)
     first, other = quota(dynamodb, clock, "schedule"), quota(dynamodb, clock, "http")
+    # When the vendor tells one to hold off 3 s, then the other waits them out too
     first.hold_off(3)
     other.wait(Deadline.within(60))
     assert clock.sleeps[-1] == pytest.approx(3.0)
@@ -116,11 +123,14 @@ def test_a_vendors_retry_after_holds_every_container_off(dynamodb: Any) -> None:
 def test_a_reserve_of_the_whole_plan_leaves_the_http_routes_nothing(
     function: Any, rapidapi: FakeRapidApi, env: pytest.MonkeyPatch
 ) -> None:
+    # Given a plan reserved whole for the schedule
     env.setenv("RAPIDAPI_SCHEDULE_RESERVE", "1")
+    # When a sync by handle comes over HTTP
     result = function("SyncTikTokFunction").lambda_handler(
         http_event("POST", "/api/v1/profiles/social-sync/tiktok", {"usernameOrId": "charlidamelio"}),
         FakeContext(),
     )
+    # Then it is a 429 with Retry-After, and RapidAPI was not asked
     assert result["statusCode"] == 429
     assert int(result["headers"]["Retry-After"]) >= 1
     assert rapidapi.count() == 0
@@ -129,9 +139,11 @@ def test_a_reserve_of_the_whole_plan_leaves_the_http_routes_nothing(
 def test_a_failed_fetch_gives_its_reservation_back(
     function: Any, rapidapi: FakeRapidApi, env: pytest.MonkeyPatch
 ) -> None:
+    # Given a 60 s cooldown and a sync by handle of an unknown account
     env.setenv("SYNC_COOLDOWN_SECONDS", "60")
     handler = function("SyncTikTokFunction").lambda_handler
     event = http_event("POST", "/api/v1/profiles/social-sync/tiktok", {"usernameOrId": "ghost"})
+    # When it fails, then the same sync is not held back by the cooldown
     assert handler(event, FakeContext())["statusCode"] == 404
     # Not held back by the failed one: it fetches again.
     assert handler(event, FakeContext())["statusCode"] == 404

@@ -12,7 +12,6 @@ from typing import Any
 import boto3
 import httpx
 import pytest
-from moto import mock_aws
 
 from social_sync import rapidapi
 from social_sync.errors import AccountNotFound, RapidApiTimeout, RapidApiUnavailable
@@ -119,14 +118,17 @@ def test_a_fetch_is_one_get_on_the_fixed_host_and_path_with_the_rapidapi_headers
 def test_each_platform_asks_its_own_endpoint(
     fake: FakeRapidApi, clock: FakeClock, platform: Any, handle: str, host: str, path: str
 ) -> None:
+    # When a platform's account is fetched
     account = make_client(fake, clock).fetch_account(platform, handle)
 
+    # Then one request went to that platform's host and path, with the key
     [request] = fake.requests
     assert (request.host, request.path, request.handle, request.key) == (host, path, handle, KEY)
     assert account.platform == platform
 
 
 def test_the_endpoint_is_configuration_and_a_base_url_redirects_every_request() -> None:
+    # Given a client configured with another Twitch endpoint and a base URL
     seen: list[httpx.Request] = []
 
     def handle(request: httpx.Request) -> httpx.Response:
@@ -141,19 +143,24 @@ def test_the_endpoint_is_configuration_and_a_base_url_redirects_every_request() 
         config, policy=INTERACTIVE, limiter=pacer(1000), transport=httpx.MockTransport(handle)
     )
 
+    # When an account is fetched
     client.fetch_account("twitch", "ninja")
 
+    # Then the request went to the base URL, on the configured path, naming the configured host
     assert str(seen[0].url) == "http://127.0.0.1:9/v2/channel?channel=ninja"
     assert seen[0].headers["x-rapidapi-host"] == "twitch-other.p.rapidapi.com"
 
 
 def test_a_429_waits_exactly_its_retry_after_then_succeeds(fake: FakeRapidApi, clock: FakeClock) -> None:
+    # Given a first answer of 429 with Retry-After: 1
     fake.script(
         "tiktok", "charlidamelio", Reply(429, b'{"message":"Too many requests"}', {"retry-after": "1"})
     )
 
+    # When the account is fetched
     account = make_client(fake, clock).fetch_account("tiktok", "charlidamelio")
 
+    # Then the second request succeeded after the limiter held off for exactly that second
     assert account.followers == 156_183_422
     assert fake.count() == 2
     # The wait goes through the limiter, so every request of the container holds off, not just this one.
@@ -162,11 +169,14 @@ def test_a_429_waits_exactly_its_retry_after_then_succeeds(fake: FakeRapidApi, c
 
 
 def test_a_retry_after_as_an_http_date_is_honored(fake: FakeRapidApi, clock: FakeClock) -> None:
+    # Given a 503 with Retry-After as an HTTP date two seconds ahead
     later = email.utils.format_datetime(datetime.now(UTC) + timedelta(seconds=2), usegmt=True)
     fake.script("twitch", "ninja", Reply(503, b"", {"retry-after": later}))
 
+    # When the account is fetched in the background
     make_client(fake, clock, policy=BACKGROUND).fetch_account("twitch", "ninja")
 
+    # Then it was asked again after waiting until about that date
     assert fake.count() == 2
     [wait] = clock.sleeps
     assert 0.5 <= wait <= 2.0
@@ -185,10 +195,13 @@ def test_a_retry_after_longer_than_the_policy_allows_fails_at_once(
 
 
 def test_server_errors_are_retried_with_jittered_backoff(fake: FakeRapidApi, clock: FakeClock) -> None:
+    # Given two server errors before an answer
     fake.script("instagram", "nasa", Reply(502), Reply(500))
 
+    # When the account is fetched
     account = make_client(fake, clock).fetch_account("instagram", "nasa")
 
+    # Then the third request succeeded, each wait under its doubling ceiling
     assert account.followers == 97_654_321
     assert fake.count() == 3
     ceilings = [INTERACTIVE.base_delay, INTERACTIVE.base_delay * 2]
@@ -209,8 +222,10 @@ def test_a_failing_rapidapi_is_given_up_after_the_policys_attempts(
 def test_a_timeout_is_504_material_and_not_retried_past_the_budget(
     fake: FakeRapidApi, clock: FakeClock
 ) -> None:
+    # Given an upstream that never answers in time
     fake.always("tiktok", "charlidamelio", Reply(timeout=True))
 
+    # When an HTTP sync fetches, then it times out
     started = clock.now
     with pytest.raises(RapidApiTimeout):
         make_client(fake, clock).fetch_account("tiktok", "charlidamelio")
@@ -223,10 +238,13 @@ def test_a_timeout_is_504_material_and_not_retried_past_the_budget(
 def test_the_background_policy_retries_timeouts_within_its_budget(
     fake: FakeRapidApi, clock: FakeClock
 ) -> None:
+    # Given two timeouts before an answer
     fake.script("tiktok", "charlidamelio", Reply(timeout=True), Reply(timeout=True))
 
+    # When the scheduled sync fetches
     account = make_client(fake, clock, policy=BACKGROUND).fetch_account("tiktok", "charlidamelio")
 
+    # Then the third request succeeded
     assert account.handle == "charlidamelio"
     assert fake.count() == 3
 
@@ -295,12 +313,15 @@ class RotatingKey(RapidApiKey):
 
 
 def test_a_refused_key_is_read_again_once_then_given_up(fake: FakeRapidApi, clock: FakeClock) -> None:
+    # Given a key from AWS that RapidAPI refuses, old and new
     key = RotatingKey()
     fake.always("tiktok", "charlidamelio", Reply(403, b'{"message":"You are not subscribed to this API."}'))
 
+    # When an account is fetched, then it is unavailable
     with pytest.raises(RapidApiUnavailable, match="refused"):
         make_client(fake, clock, key=key).fetch_account("tiktok", "charlidamelio")
 
+    # And the key was read again once, and the new one tried
     assert key.reads == [False, True]
     assert [request.key for request in fake.requests] == ["stale-key", "new-key"]
 
@@ -323,7 +344,7 @@ def logged() -> Iterator[io.StringIO]:
     handler.addFilter(lambda record: bool(buffer.write(repr(vars(record)))) or True)
     rapidapi.logger.addHandler(handler)
     yield buffer
-    rapidapi.logger.removeHandler(handler)
+    logging.getLogger(rapidapi.logger.name).removeHandler(handler)
 
 
 def test_neither_the_key_nor_the_handle_is_ever_logged(
@@ -352,18 +373,6 @@ def test_retry_after_in_the_past_means_now() -> None:
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
 
 
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name, value in {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-    }.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        yield
-
-
 def key_in(source: str, value: str) -> tuple[str, Callable[[str], None]]:
     """Store a key in SSM or Secrets Manager; returns its name or ARN and a way to rotate it."""
     if source == "ssm":
@@ -381,10 +390,12 @@ def key_in(source: str, value: str) -> tuple[str, Callable[[str], None]]:
 
 @pytest.mark.parametrize("source", ["ssm", "secretsmanager"])
 def test_the_key_is_read_from_aws_and_cached_until_refreshed(aws: None, source: str) -> None:
+    # Given a key in AWS, read once
     name, rotate = key_in(source, "first-key")
     key = RapidApiKey(Settings(table_name="unit", rapidapi_key_parameter=name))
 
     assert key.get() == "first-key"
+    # When it is rotated, then the cached one is used until a refresh is asked for
     rotate("second-key")
     assert key.get() == "first-key"  # cached: no read per request
     assert key.get(refresh=True) == "second-key"

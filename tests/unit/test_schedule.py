@@ -21,24 +21,22 @@ from social_sync.models import utc_now
 from social_sync.profiles import SYNC_PERIODS, next_due_at
 from social_sync.schedule import QUEUE_BATCH, dispatch_due_profiles
 from tests.fake_rapidapi import FakeRapidApi, Reply
-from tests.unit.conftest import TABLE_NAME, http_event, invoke, load_event
+from tests.fakes import RecordingQueue
+from tests.helpers import (
+    TABLE_NAME,
+    FakeContext,
+    history_items,
+    http_event,
+    invoke,
+    load_event,
+    synced,
+)
 
 ME = "/api/v1/profiles/me"
 
 
-class LongContext:
-    """A Lambda context with the worker's whole timeout ahead of it."""
-
-    function_name = "SyncWorkerFunction"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:SyncWorkerFunction"
-    aws_request_id = "unit-worker"
-
-    def __init__(self, remaining_seconds: float = 180) -> None:
-        self.remaining_seconds = remaining_seconds
-
-    def get_remaining_time_in_millis(self) -> int:
-        return int(self.remaining_seconds * 1000)
+# The worker's whole timeout (template.yaml), for a Lambda context with all of it ahead.
+WORKER_TIMEOUT_SECONDS = 180
 
 
 @pytest.fixture
@@ -50,6 +48,7 @@ def queue(dynamodb: Any, env: pytest.MonkeyPatch) -> str:
 
 
 def put_profile(function: Callable[[str], ModuleType], user: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Given-step: PUT /profiles/me as `user`; asserts 200 and returns the profile."""
     status, answer, _ = invoke(function("UpdateProfileFunction"), http_event("PUT", ME, body, sub=user))
     assert status == 200, answer
     profile: dict[str, Any] = answer["profile"]
@@ -97,15 +96,6 @@ def due_index(dynamodb: Any) -> list[str]:
     return sorted(users)
 
 
-def history(dynamodb: Any, user: str) -> list[dict[str, Any]]:
-    items = dynamodb.query(
-        TableName=TABLE_NAME,
-        KeyConditionExpression="pk = :pk AND begins_with(sk, :history)",
-        ExpressionAttributeValues={":pk": {"S": f"USER#{user}"}, ":history": {"S": "HISTORY#"}},
-    )["Items"]
-    return list(items)
-
-
 def sqs_event(*bodies: str) -> dict[str, Any]:
     """An SQS event as Lambda's poller delivers it, one record per body (as `make sync-now` builds it)."""
     return localrun_sqs_event(
@@ -119,12 +109,12 @@ def refresh_event(*users: str) -> dict[str, Any]:
 
 def run_worker(function: Callable[[str], ModuleType], event: dict[str, Any]) -> list[str]:
     """Invoke the worker; returns the message ids it reported failed."""
-    result = function("SyncWorkerFunction").lambda_handler(event, LongContext())
+    result = function("SyncWorkerFunction").lambda_handler(event, FakeContext(WORKER_TIMEOUT_SECONDS))
     return [failure["itemIdentifier"] for failure in result["batchItemFailures"]]
 
 
 def run_dispatcher(function: Callable[[str], ModuleType]) -> dict[str, Any]:
-    result: dict[str, Any] = function("ScheduledSyncFunction").lambda_handler({}, LongContext(60))
+    result: dict[str, Any] = function("ScheduledSyncFunction").lambda_handler({}, FakeContext(60))
     return result
 
 
@@ -182,10 +172,7 @@ def test_turning_auto_sync_on_makes_the_profile_due_now_and_off_takes_it_away(
 
 def test_profiles_without_auto_sync_never_enter_the_index(function: Any, dynamodb: Any) -> None:
     put_profile(function, "bob", {"linkedAccounts": {"tiktok": "bob"}})
-    invoke(
-        function("SyncTikTokFunction"),
-        http_event("POST", "/api/v1/profiles/social-sync/tiktok", {"followers": 3}),
-    )
+    synced(function, "tiktok", {"followers": 3})
 
     assert due_index(dynamodb) == []
 
@@ -194,10 +181,7 @@ def test_a_sync_keeps_the_profile_on_the_schedule(function: Any, dynamodb: Any) 
     schedule(function, "alice")
     before = stored(dynamodb, "alice")
 
-    invoke(
-        function("SyncTikTokFunction"),
-        http_event("POST", "/api/v1/profiles/social-sync/tiktok", {"followers": 3}),
-    )
+    synced(function, "tiktok", {"followers": 3})
 
     after = stored(dynamodb, "alice")
     assert after["stats"] != before["stats"]
@@ -207,14 +191,6 @@ def test_a_sync_keeps_the_profile_on_the_schedule(function: Any, dynamodb: Any) 
 
 
 # --- The dispatcher.
-
-
-class RecordingQueue:
-    def __init__(self) -> None:
-        self.batches: list[list[str]] = []
-
-    def send(self, user_ids: list[str]) -> None:
-        self.batches.append(list(user_ids))
 
 
 class CallRecorder:
@@ -250,7 +226,7 @@ def test_the_dispatcher_reads_due_profiles_from_the_index_and_queues_them_in_bat
         UpdateExpression="SET syncDueAt = :t, syncDispatchAt = :t",
         ExpressionAttributeValues={":t": {"S": tomorrow}},
     )
-    client = CallRecorder(dynamodb)
+    client: Any = CallRecorder(dynamodb)
     store = DynamoScheduleIndex(client, TABLE_NAME)
     queue = RecordingQueue()
 
@@ -334,10 +310,7 @@ def test_one_failing_platform_leaves_the_others_refreshed_and_the_message_for_re
     function: Any, dynamodb: Any, rapidapi: FakeRapidApi
 ) -> None:
     # Given Instagram numbers the app sent yesterday, then a due profile with three linked accounts
-    invoke(
-        function("SyncInstagramFunction"),
-        http_event("POST", "/api/v1/profiles/social-sync/instagram", {"followers": 500, "engagement": 3.0}),
-    )
+    synced(function, "instagram", {"followers": 500, "engagement": 3.0})
     backdate_sync(dynamodb, "alice", "instagram", timedelta(days=1))
     schedule(function, "alice", tiktok="charlidamelio", twitch="ninja", instagram="nasa")
     due = stored(dynamodb, "alice")["syncDueAt"]
@@ -360,7 +333,7 @@ def test_one_failing_platform_leaves_the_others_refreshed_and_the_message_for_re
     # And nothing else was touched: Instagram as it was, the schedule not moved on
     assert breakdown["instagram"] == before
     assert item["syncDueAt"] == due
-    scheduled = [h for h in history(dynamodb, "alice") if h["trigger"]["S"] == "schedule"]
+    scheduled = [h for h in history_items(dynamodb, "alice") if h["trigger"]["S"] == "schedule"]
     assert sorted(h["platform"]["S"] for h in scheduled) == ["tiktok", "twitch"]
 
     # When SQS delivers the message again and Instagram is still down
@@ -418,7 +391,7 @@ def test_a_profile_with_nothing_linked_just_moves_on(
 
     assert datetime.fromisoformat(stored(dynamodb, "alice")["syncDueAt"]["S"]) == due + timedelta(weeks=1)
     assert rapidapi.count() == 0
-    assert history(dynamodb, "alice") == []
+    assert history_items(dynamodb, "alice") == []
 
 
 def test_a_platform_synced_by_the_user_inside_the_cooldown_is_left_alone(
@@ -426,10 +399,7 @@ def test_a_platform_synced_by_the_user_inside_the_cooldown_is_left_alone(
 ) -> None:
     env.setenv("SYNC_COOLDOWN_SECONDS", "60")
     schedule(function, "alice", tiktok="charlidamelio", twitch="ninja")
-    invoke(
-        function("SyncTikTokFunction"),
-        http_event("POST", "/api/v1/profiles/social-sync/tiktok", {"followers": 7}),
-    )
+    synced(function, "tiktok", {"followers": 7})
 
     assert run_worker(function, refresh_event("alice")) == []
 
@@ -475,7 +445,7 @@ def test_records_left_without_enough_time_are_handed_back_unprocessed(
     schedule(function, "alice", tiktok="charlidamelio")
     event = refresh_event("alice")
 
-    result = function("SyncWorkerFunction").lambda_handler(event, LongContext(remaining_seconds=30))
+    result = function("SyncWorkerFunction").lambda_handler(event, FakeContext(remaining_seconds=30))
 
     assert result["batchItemFailures"] == [{"itemIdentifier": event["Records"][0]["messageId"]}]
     assert rapidapi.count() == 0
@@ -486,15 +456,12 @@ def test_records_left_without_enough_time_are_handed_back_unprocessed(
 
 def test_the_sample_schedule_event_dispatches_the_due_profiles(function: Any, queue: str) -> None:
     # Given one creator with autoSync on
-    invoke(
-        function("UpdateProfileFunction"),
-        http_event("PUT", "/api/v1/profiles/me", {"syncSettings": {"autoSync": True}}),
-    )
+    put_profile(function, "alice", {"syncSettings": {"autoSync": True}})
     event = load_event("schedule/dispatch.json")
     assert event["detail-type"] == "Scheduled Event"
 
     # When EventBridge's scheduled event reaches the dispatcher
-    summary = function("ScheduledSyncFunction").lambda_handler(event, LongContext(60))
+    summary = function("ScheduledSyncFunction").lambda_handler(event, FakeContext(60))
 
     # Then that profile is queued
     assert summary["dispatched"] == 1
@@ -519,11 +486,11 @@ def test_the_sample_sqs_batch_refreshes_both_profiles(function: Any, rapidapi: F
         assert status == 200
 
     # When Lambda's SQS poller hands the batch to the worker
-    result = function("SyncWorkerFunction").lambda_handler(event, LongContext())
+    result = function("SyncWorkerFunction").lambda_handler(event, FakeContext(WORKER_TIMEOUT_SECONDS))
 
     # Then no record failed and the linked platforms were fetched
     assert result == {"batchItemFailures": []}
-    assert sorted(request.platform for request in rapidapi.requests) == ["tiktok", "twitch"]
+    assert sorted(str(request.platform) for request in rapidapi.requests) == ["tiktok", "twitch"]
 
 
 def test_a_spent_youtube_quota_leaves_the_profile_due_without_failing_the_message(
@@ -555,4 +522,4 @@ def test_a_linked_youtube_channel_is_refreshed_by_the_schedule(
 
     breakdown = stored(dynamodb, "alice")["stats"]["M"]["platformBreakdown"]["M"]
     assert breakdown["youtube"]["M"]["followers"]["N"] == "19600000"
-    assert [h["trigger"]["S"] for h in history(dynamodb, "alice")] == ["schedule"]
+    assert [h["trigger"]["S"] for h in history_items(dynamodb, "alice")] == ["schedule"]

@@ -16,7 +16,7 @@ from social_sync.platforms import PLATFORM_SPECS, RateLimit
 from social_sync.providers import parse_account
 from social_sync.rapidapi import WindowCap
 from tests.fake_rapidapi import FakeRapidApi, MemoryCounter, Reply, fixture_json, fixture_path
-from tests.unit.conftest import FETCH_STATE_TABLE_NAME, TABLE_NAME, http_event, invoke
+from tests.helpers import FETCH_STATE_TABLE_NAME, TABLE_NAME, http_event, invoke
 
 PATH = "/api/v1/social/fetch"
 Invoked = tuple[int, dict[str, Any], dict[str, str]]
@@ -163,10 +163,13 @@ def test_no_caller_is_401(social_fetch: Callable[..., Invoked]) -> None:
 def test_an_upstream_failure_or_timeout_is_502_or_504_and_not_cached(
     reply: Reply, status: int, error: str, social_fetch: Callable[[Any], Invoked], rapidapi: FakeRapidApi
 ) -> None:
+    # Given an upstream that fails
     rapidapi.always("tiktok", "charlidamelio", reply)
 
+    # When a handle is fetched
     answer = social_fetch({"platform": "tiktok", "username": "charlidamelio"})
 
+    # Then the failure's status, and once the upstream heals, a fresh answer (nothing was cached)
     assert (answer[0], answer[1]["error"]) == (status, error)
     rapidapi.heal("tiktok", "charlidamelio")
     assert social_fetch({"platform": "tiktok", "username": "charlidamelio"})[0] == 200
@@ -189,6 +192,7 @@ def test_a_spent_youtube_quota_is_429_until_midnight_pacific_and_reaches_no_vend
 
 
 def test_a_platform_s_request_window_refuses_with_the_wait_rather_than_waiting() -> None:
+    # Given a window of 3 requests an hour, all taken
     now = [0.0]
     # (counted in one shared counter: every container and route takes from the same window)
     cap = WindowCap("tiktok", RateLimit(3, 3600), MemoryCounter(), clock=lambda: now[0])
@@ -196,6 +200,7 @@ def test_a_platform_s_request_window_refuses_with_the_wait_rather_than_waiting()
         now[0] = moment
         cap.take()
 
+    # When a fourth comes, then it is refused with the wait until the first leaves the window
     now[0] = 30.0
     with pytest.raises(FetchLimitReached) as refused:
         cap.take()

@@ -62,7 +62,10 @@ def test_every_function_builds_its_handler_inside_container_init() -> None:
         assert ast.unparse(item.context_expr) == "container_init()", name
         # The imports of the layer and the handler are made inside the block, nothing outside it
         inside = {
-            target.id for node in blocks[0].body if isinstance(node, ast.Assign) for target in node.targets
+            ast.unparse(target)
+            for node in blocks[0].body
+            if isinstance(node, ast.Assign)
+            for target in node.targets
         }
         assert "lambda_handler" in inside, name
         outside = [node for node in body if node is not blocks[0]]
@@ -108,5 +111,6 @@ def test_threads_asking_for_a_client_at_once_all_get_the_one_client(
     # Then one client was made and every thread has it, configured to fail fast
     assert len(got) == 8
     assert len({id(client) for client in got}) == 1
-    assert got[0].meta.config.connect_timeout == aws.CLIENT_CONFIG.connect_timeout
+    # botocore's Config keeps its options as attributes its type information does not declare.
+    assert got[0].meta.config.connect_timeout == aws.CLIENT_CONFIG.connect_timeout  # type: ignore[attr-defined]
     assert aws.dynamodb() is aws.dynamodb()

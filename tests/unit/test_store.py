@@ -11,6 +11,7 @@ import boto3
 import pytest
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -18,9 +19,17 @@ from hypothesis import strategies as st
 from social_sync.data.attributes import from_attributes, to_attributes
 from social_sync.data.profiles import DynamoProfiles
 from social_sync.errors import ConcurrentUpdateConflict, StoreUnavailable
-from social_sync.models import ENGAGEMENT_DECIMALS, MAX_FOLLOWERS, PlatformReading, Profile, utc_now
+from social_sync.models import (
+    ENGAGEMENT_DECIMALS,
+    MAX_FOLLOWERS,
+    HistoryEntry,
+    PlatformReading,
+    Profile,
+    ProfileChange,
+    utc_now,
+)
 from social_sync.profiles import apply_sync
-from tests.unit.conftest import TABLE_NAME
+from tests.helpers import TABLE_NAME, history_items
 
 
 def make_store(client: Any, attempts: int = 12, sleeps: list[float] | None = None) -> DynamoProfiles:
@@ -32,10 +41,10 @@ def make_store(client: Any, attempts: int = 12, sleeps: list[float] | None = Non
 
 def syncing(
     platform: str, followers: int | None = None, engagement: float | None = None, user: str = "alice"
-):
+) -> ProfileChange:
     """A store change that syncs one platform, as the HTTP route does."""
 
-    def change(profile: Profile | None):
+    def change(profile: Profile | None) -> tuple[Profile, list[HistoryEntry]]:
         updated, point = apply_sync(
             profile,
             user,
@@ -49,15 +58,6 @@ def syncing(
         return updated, [point]
 
     return change
-
-
-def history(client: Any, user: str = "alice") -> list[dict[str, Any]]:
-    items = client.query(
-        TableName=TABLE_NAME,
-        KeyConditionExpression="pk = :pk AND begins_with(sk, :h)",
-        ExpressionAttributeValues={":pk": {"S": f"USER#{user}"}, ":h": {"S": "HISTORY#"}},
-    )["Items"]
-    return items
 
 
 @settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -118,7 +118,7 @@ def test_each_sync_bumps_the_version_and_writes_one_history_entry(dynamodb: Any)
     profile = store.change("alice", syncing("tiktok", 15))
 
     assert profile.version == 3
-    points = history(dynamodb)
+    points = history_items(dynamodb)
     assert [(p["platform"]["S"], p["followers"]["N"]) for p in points] == [
         ("tiktok", "10"),
         ("tiktok", "15"),
@@ -134,7 +134,7 @@ def test_a_writer_that_loses_a_race_reads_again_and_both_syncs_land(dynamodb: An
     raced = False
     tiktok_sync = syncing("tiktok", 150)
 
-    def racing_change(profile: Profile | None):
+    def racing_change(profile: Profile | None) -> tuple[Profile, list[HistoryEntry]]:
         nonlocal raced
         if not raced:
             raced = True
@@ -151,7 +151,7 @@ def test_a_writer_that_loses_a_race_reads_again_and_both_syncs_land(dynamodb: An
     assert stored is not None
     assert stored.to_wire() == profile.to_wire()
     assert stored.version == 3
-    assert len(history(dynamodb)) == 3  # the losing attempt wrote no history of its own
+    assert len(history_items(dynamodb)) == 3  # the losing attempt wrote no history of its own
 
 
 def test_writers_that_always_lose_give_up_after_the_bounded_attempts_with_jitter(dynamodb: Any) -> None:
@@ -161,7 +161,7 @@ def test_writers_that_always_lose_give_up_after_the_bounded_attempts_with_jitter
     store.change("alice", syncing("tiktok", 1))
     competing = iter(range(100))
 
-    def always_raced(profile: Profile | None):
+    def always_raced(profile: Profile | None) -> tuple[Profile, list[HistoryEntry]]:
         competitor.change("alice", syncing("twitch", next(competing)))
         return syncing("tiktok", 999)(profile)
 
@@ -242,7 +242,7 @@ def test_a_validation_failure_is_not_retried() -> None:
             service_error_code="TransactionCanceledException",
             modeled_fields={"CancellationReasons": [{"Code": "ValidationError"}]},
         )
-        with pytest.raises(Exception, match="TransactionCanceled"):
+        with pytest.raises(ClientError, match="TransactionCanceled"):
             store.change("alice", syncing("tiktok", 5))
 
 

@@ -13,26 +13,10 @@ from social_sync.errors import RapidApiTimeout
 from social_sync.models import FetchedAccount
 from social_sync.profiles import fetch_accounts
 from tests.fake_rapidapi import FakeRapidApi, Reply
+from tests.helpers import history_items, sync, sync_all, synced, user_items
 from tests.template import ROOT
-from tests.unit.conftest import PLATFORM_FUNCTIONS, TABLE_NAME, http_event, invoke
 
-SYNC = "/api/v1/profiles/social-sync"
 RECORDED = {"tiktok": "charlidamelio", "twitter": "nasa", "twitch": "ninja", "instagram": "nasa"}
-
-
-def table_items(dynamodb: Any) -> list[dict[str, Any]]:
-    """Profiles and history (the shared vendor quota's QUOTA# items move with every request sent)."""
-    items = dynamodb.scan(TableName=TABLE_NAME)["Items"]
-    kept = [item for item in items if not item["pk"]["S"].startswith("QUOTA#")]
-    return sorted(kept, key=lambda item: item["sk"]["S"])
-
-
-def sync(
-    function: Any, platform: str, body: Any, sub: str = "alice"
-) -> tuple[int, dict[str, Any], dict[str, str]]:
-    return invoke(
-        function(PLATFORM_FUNCTIONS[platform]), http_event("POST", f"{SYNC}/{platform}", body, sub=sub)
-    )
 
 
 @pytest.mark.parametrize("platform", list(RECORDED))
@@ -57,7 +41,7 @@ def test_a_handle_sync_stores_the_fetched_numbers_with_source_rapidapi(
     assert body["profile"]["stats"]["totalFollowers"] == entry["followers"]
     assert set(body["profile"]["linkedAccounts"]) == {platform}
     assert rapidapi.count() == 1
-    history = [item for item in table_items(dynamodb) if item["sk"]["S"].startswith("HISTORY#")]
+    history = history_items(dynamodb)
     assert [(item["source"]["S"], item["trigger"]["S"]) for item in history] == [("rapidapi", "user")]
 
 
@@ -73,7 +57,7 @@ def test_the_platforms_own_spelling_of_the_handle_is_remembered(
 
 def test_an_unknown_engagement_keeps_the_stored_rate(function: Any, rapidapi: FakeRapidApi) -> None:
     # Given Twitch numbers the app sent earlier, with an engagement rate
-    sync(function, "twitch", {"followers": 100, "engagement": 4.5})
+    synced(function, "twitch", {"followers": 100, "engagement": 4.5})
 
     # When Twitch is synced by handle (this endpoint reports no engagement)
     _, body, _ = sync(function, "twitch", {"usernameOrId": "ninja"})
@@ -86,10 +70,13 @@ def test_an_unknown_engagement_keeps_the_stored_rate(function: Any, rapidapi: Fa
 def test_the_fetched_numbers_join_the_aggregates_of_the_other_platforms(
     function: Any, rapidapi: FakeRapidApi
 ) -> None:
-    sync(function, "instagram", {"followers": 15_925, "engagement": 2.91})
+    # Given Instagram numbers the app sent earlier
+    synced(function, "instagram", {"followers": 15_925, "engagement": 2.91})
 
-    _, body, _ = sync(function, "tiktok", {"usernameOrId": "charlidamelio"})
+    # When TikTok is synced by handle
+    body = synced(function, "tiktok", {"usernameOrId": "charlidamelio"})
 
+    # Then the aggregates weigh both platforms
     stats = body["profile"]["stats"]
     tiktok = stats["platformBreakdown"]["tiktok"]
     assert stats["totalFollowers"] == 15_925 + 156_183_422
@@ -132,8 +119,8 @@ def test_a_failed_fetch_answers_its_status_and_stores_nothing(
     says: str,
 ) -> None:
     # Given a creator whose profile already holds TikTok numbers
-    sync(function, "tiktok", {"followers": 1000, "engagement": 7.5})
-    before = table_items(dynamodb)
+    synced(function, "tiktok", {"followers": 1000, "engagement": 7.5})
+    before = user_items(dynamodb)
     if reply is not None:
         rapidapi.always("tiktok", handle, reply)
 
@@ -145,25 +132,30 @@ def test_a_failed_fetch_answers_its_status_and_stores_nothing(
     assert body["success"] is False
     assert says in body["message"]
     assert set(body) == {"success", "message"}
-    assert table_items(dynamodb) == before
+    assert user_items(dynamodb) == before
 
 
 def test_a_handle_body_carries_no_numbers(function: Any, rapidapi: FakeRapidApi, dynamodb: Any) -> None:
+    # When a body names a handle and numbers too
     status, _, _ = sync(function, "tiktok", {"usernameOrId": "charlidamelio", "followers": 999_999_999})
 
+    # Then it is a 400, before any request to RapidAPI, and nothing is stored
     assert status == 400
     assert rapidapi.count() == 0
-    assert table_items(dynamodb) == []
+    assert user_items(dynamodb) == []
 
 
 def test_a_deployment_refusing_client_numbers_still_syncs_by_handle(
     function: Any, rapidapi: FakeRapidApi, env: pytest.MonkeyPatch
 ) -> None:
+    # Given a deployment that refuses client-reported numbers
     env.setenv("ALLOW_CLIENT_REPORTED_STATS", "false")
 
+    # When numbers are sent, then a handle
     assert sync(function, "tiktok", {"followers": 1000})[0] == 403
     status, body, _ = sync(function, "tiktok", {"usernameOrId": "charlidamelio"})
 
+    # Then the numbers were refused and the handle's fetched numbers stored
     assert status == 200
     assert body["profile"]["stats"]["platformBreakdown"]["tiktok"]["source"] == "rapidapi"
 
@@ -171,11 +163,14 @@ def test_a_deployment_refusing_client_numbers_still_syncs_by_handle(
 def test_the_cooldown_is_checked_before_spending_a_rapidapi_request(
     function: Any, rapidapi: FakeRapidApi, env: pytest.MonkeyPatch
 ) -> None:
+    # Given a 60 s cooldown and a handle just synced
     env.setenv("SYNC_COOLDOWN_SECONDS", "60")
-    assert sync(function, "tiktok", {"usernameOrId": "charlidamelio"})[0] == 200
+    synced(function, "tiktok", {"usernameOrId": "charlidamelio"})
 
+    # When it is synced again
     status, _, headers = sync(function, "tiktok", {"usernameOrId": "charlidamelio"})
 
+    # Then it is a 429 and RapidAPI was asked only the first time
     assert status == 429
     assert 59 <= int(headers["Retry-After"]) <= 60
     assert rapidapi.count() == 1
@@ -184,6 +179,7 @@ def test_the_cooldown_is_checked_before_spending_a_rapidapi_request(
 def test_sync_all_fetches_every_handle_and_writes_them_together(
     function: Any, rapidapi: FakeRapidApi
 ) -> None:
+    # Given a "sync all" body with two handles and numbers for a third platform
     body = {
         "platforms": {
             "tiktok": {"usernameOrId": "charlidamelio"},
@@ -192,8 +188,10 @@ def test_sync_all_fetches_every_handle_and_writes_them_together(
         }
     }
 
-    status, answer, _ = invoke(function("SyncAllFunction"), http_event("POST", SYNC, body))
+    # When it is sent
+    status, answer, _ = sync_all(function, body)
 
+    # Then all three land, the handles' numbers as fetched ones
     assert status == 200, answer
     breakdown = answer["profile"]["stats"]["platformBreakdown"]
     assert {platform: entry["source"] for platform, entry in breakdown.items()} == {
@@ -207,13 +205,16 @@ def test_sync_all_fetches_every_handle_and_writes_them_together(
 def test_sync_all_stores_nothing_when_one_handle_fails(
     function: Any, rapidapi: FakeRapidApi, dynamodb: Any
 ) -> None:
+    # Given a "sync all" body where one handle does not exist
     body = {"platforms": {"tiktok": {"usernameOrId": "charlidamelio"}, "twitch": {"usernameOrId": "ghost"}}}
 
-    status, answer, _ = invoke(function("SyncAllFunction"), http_event("POST", SYNC, body))
+    # When it is sent
+    status, answer, _ = sync_all(function, body)
 
+    # Then it is that platform's 404, and nothing is stored
     assert status == 404
     assert "Twitch" in answer["message"]
-    assert table_items(dynamodb) == []
+    assert user_items(dynamodb) == []
 
 
 def test_a_numbers_sync_never_imports_the_http_client() -> None:

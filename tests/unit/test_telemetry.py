@@ -17,12 +17,13 @@ import pytest
 from social_sync import telemetry
 from social_sync.errors import RapidApiTimeout, SyncTooSoon
 from social_sync.models import DispatchReport, RefreshReport, SocialSyncRequest
+from social_sync.platforms import Platform
 from social_sync.rapidapi import INTERACTIVE, RapidApiClient
 from social_sync.settings import Settings
 from social_sync.startup import reseed_after_restore
 from tests.fake_rapidapi import FakeRapidApi, Reply, pacer
+from tests.helpers import PLATFORM_FUNCTIONS, http_event, invoke
 from tests.template import ROOT
-from tests.unit.conftest import PLATFORM_FUNCTIONS, http_event, invoke
 
 NAMESPACE = "SocialSyncUnit"
 
@@ -71,7 +72,7 @@ def test_a_sync_counts_each_platform_by_source_trigger_and_outcome(
     metrics: Callable[[], list[Emitted]],
 ) -> None:
     # Given a sync of numbers for TikTok and of a handle for Twitch
-    requests = {
+    requests: dict[Platform, SocialSyncRequest] = {
         "tiktok": SocialSyncRequest(followers=10),
         "twitch": SocialSyncRequest.model_validate({"usernameOrId": "ninja"}),
     }
@@ -160,8 +161,10 @@ def test_every_rapidapi_request_is_timed_and_its_failures_and_quota_counted(
 
 
 def test_a_rapidapi_request_that_gets_no_answer_is_a_failure(metrics: Callable[[], list[Emitted]]) -> None:
+    # Given a vendor that never answers
     fake = FakeRapidApi()
     fake.always("tiktok", "charlidamelio", Reply(timeout=True))
+    # When an account is fetched, then it times out
     with pytest.raises(RapidApiTimeout):
         rapidapi_client(fake).fetch_account("tiktok", "charlidamelio")
     # Every attempt timed out, and each is one failure
@@ -179,9 +182,11 @@ def test_vendor_outcomes(status: int | None, outcome: str) -> None:
 def test_a_dispatch_reports_the_due_the_queued_and_the_oldest_ones_age(
     metrics: Callable[[], list[Emitted]],
 ) -> None:
+    # When a dispatch is reported
     now = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
     report = DispatchReport(sent=["a", "b"], skipped=1, due=3, oldest_due=now - timedelta(minutes=20))
     telemetry.dispatched(report, now)
+    # Then the due, the dispatched and the oldest one's age are metrics
     values = {m[0]: m[2] for m in metrics()}
     assert values == {
         "ScheduledProfilesDue": 3,
@@ -196,10 +201,12 @@ def test_a_dispatch_with_nothing_due_reports_no_lag(metrics: Callable[[], list[E
 
 
 def test_a_refresh_counts_the_profile_and_each_platform(metrics: Callable[[], list[Emitted]]) -> None:
+    # When refreshes succeed, fail, or are skipped
     telemetry.refreshed(RefreshReport(user_id="u", refreshed=["tiktok"], not_found=["twitch"]))
     telemetry.refresh_failed(RefreshReport(user_id="u", failed={"twitter": "down"}))
     telemetry.refresh_failed(None)
     telemetry.refreshed(RefreshReport(user_id="u", skipped=True))
+    # Then the profiles and each platform's outcome are counted
     emitted = metrics()
     assert sum(m[2] for m in named(emitted, "ScheduledProfilesRefreshed")) == 1
     assert sum(m[2] for m in named(emitted, "ScheduledProfilesFailed")) == 2
@@ -211,9 +218,11 @@ def test_a_refresh_counts_the_profile_and_each_platform(metrics: Callable[[], li
 
 
 def test_without_the_xray_sdk_a_handler_is_left_as_it_is(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a handler
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return {"ok": True}
 
+    # When tracing is off or not set, then it is not wrapped
     for value in ("true", ""):
         monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", value)
         assert telemetry.traced(handler) is handler

@@ -8,20 +8,16 @@ SAM generates) rather than the shorthand; cfn-lint checks the template as a whol
 from __future__ import annotations
 
 import ast
-import copy
 import json
 import re
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from cfnlint.api import ManualArgs, lint_file
-from samtranslator.parser.parser import Parser
-from samtranslator.translator.translator import Translator
+from cfnlint.api import ManualArgs, lint_file  # type: ignore[import-untyped]
 
 from localrun.template import Resolver
+from tests.helpers import cfn_resources, translated
 from tests.template import ROOT, TEMPLATE, resources, template
 
 # The README's route table (function -> method, path), then the routes added since.
@@ -107,29 +103,6 @@ DOCS_ROUTES = {
     "/api/v1/openapi.json": "get",
 }
 RUNTIME = "python3.13"
-
-
-@cache
-def translated(parameters: tuple[tuple[str, str], ...] = ()) -> dict[str, Any]:
-    """The CloudFormation the SAM transform makes of template.yaml (in us-east-1, with no AWS call), given
-    these parameter values (name, value) or the defaults."""
-    # A JSON round trip turns cfn-lint's node types into plain dicts and strings the translator copies freely.
-    source = json.loads(json.dumps(copy.deepcopy(template())))
-    for resource in source["Resources"].values():
-        properties = resource.get("Properties", {})
-        for key in ("CodeUri", "ContentUri"):
-            # Like `sam validate`: the transform takes only S3 locations, which `sam package` puts there.
-            if isinstance(properties.get(key), str):
-                properties[key] = f"s3://sam-artifacts/{properties[key]}"
-    translator = Translator(None, Parser(), boto_session=boto3.session.Session(region_name="us-east-1"))
-    result: dict[str, Any] = translator.translate(
-        source, parameter_values=dict(parameters), get_managed_policy_map=dict
-    )
-    return result
-
-
-def cfn_resources(kind: str) -> dict[str, dict[str, Any]]:
-    return {name: r for name, r in translated()["Resources"].items() if r["Type"] == kind}
 
 
 def http_api_body() -> dict[str, Any]:

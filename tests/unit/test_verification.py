@@ -27,7 +27,7 @@ from social_sync.schedule import linked_platforms
 from social_sync.settings import Settings
 from social_sync.verification import BIO_SHOWN, code_hash, codes_in, issue_code, new_code, verify_account
 from tests.fake_rapidapi import FakeRapidApi
-from tests.unit.conftest import PLATFORM_FUNCTIONS, TABLE_NAME, http_event, invoke
+from tests.helpers import TABLE_NAME, http_event, invoke, sync, synced
 
 LINKED = "/api/v1/profiles/me/linked-accounts"
 RECORDED = {"tiktok": "charlidamelio", "twitter": "nasa", "twitch": "ninja", "instagram": "nasa"}
@@ -59,6 +59,7 @@ def verify(function: Any, platform: str, handle: str, sub: str) -> tuple[int, di
 
 
 def code_for(function: Any, platform: str, handle: str, sub: str) -> str:
+    """Given-step: a verification code for the account; asserts 200 and returns the code."""
     status, body, _ = ask_code(function, platform, handle, sub)
     assert status == 200, body
     code: str = body["code"]
@@ -66,6 +67,7 @@ def code_for(function: Any, platform: str, handle: str, sub: str) -> str:
 
 
 def profile_of(function: Any, sub: str) -> dict[str, Any]:
+    """The caller's profile, read through GET /profiles/me; asserts 200."""
     status, body, _ = invoke(
         function("GetProfileFunction"), http_event("GET", "/api/v1/profiles/me", sub=sub)
     )
@@ -117,8 +119,10 @@ def test_a_code_in_the_bio_verifies_the_account_and_saves_its_numbers_marked_ver
 
 
 def test_the_code_is_short_unguessable_and_stored_only_hashed(function: Any, dynamodb: Any) -> None:
+    # When a code is asked for
     status, body, _ = ask_code(function, "tiktok", "@CharliDAmelio", "alice")
 
+    # Then it is SS- and 8 characters, shown once, stored only as its hash
     assert status == 200, body
     assert set(body) == {"success", "code", "expiresAt", "message"}
     assert len(body["code"]) == 11
@@ -133,10 +137,13 @@ def test_the_code_is_short_unguessable_and_stored_only_hashed(function: Any, dyn
 def test_a_bio_without_the_code_is_a_422_that_says_what_bio_was_seen(
     function: Any, rapidapi: FakeRapidApi, dynamodb: Any
 ) -> None:
+    # Given a code, not put in the bio
     code_for(function, "twitch", "ninja", "alice")
 
+    # When the account is verified
     status, body, _ = verify(function, "twitch", "ninja", "alice")
 
+    # Then it is a 422 quoting the bio seen
     assert status == 422, body
     assert "not in the bio of Twitch account ninja" in body["message"]
     assert "Professional Gamer and Streamer" in body["message"]
@@ -151,11 +158,14 @@ def test_a_bio_without_the_code_is_a_422_that_says_what_bio_was_seen(
 def test_a_long_bio_is_quoted_cut_and_without_control_characters(
     function: Any, rapidapi: FakeRapidApi
 ) -> None:
+    # Given a code, and a long bio with control characters and without the code
     code_for(function, "instagram", "nasa", "alice")
     rapidapi.set_bio("instagram", "nasa", "line one\n\x1b[31mred\x1b[0m " + "x" * 5000, recorded="nasa")
 
+    # When the account is verified
     status, body, _ = verify(function, "instagram", "nasa", "alice")
 
+    # Then the 422 quotes the bio cut short, without control characters
     assert status == 422
     quoted = body["message"].split("“")[1].split("”")[0]
     assert quoted.startswith("line one [31mred [0m x")
@@ -166,10 +176,13 @@ def test_a_long_bio_is_quoted_cut_and_without_control_characters(
 
 
 def test_an_empty_bio_is_said_to_be_empty(function: Any, rapidapi: FakeRapidApi) -> None:
+    # Given a code, and an account with no bio
     code_for(function, "instagram", "privateaccount", "alice")
 
+    # When the account is verified
     status, body, _ = verify(function, "instagram", "privateaccount", "alice")
 
+    # Then the 422 says the bio is empty
     assert status == 422
     assert "Its bio is empty." in body["message"]
 
@@ -193,20 +206,25 @@ def test_the_code_is_found_anywhere_in_the_bio_in_any_case(bio: str, found: bool
 
 
 def test_no_code_asked_for_is_a_410_and_costs_no_fetch(function: Any, rapidapi: FakeRapidApi) -> None:
+    # When an account is verified with no code asked for
     status, body, _ = verify(function, "tiktok", "charlidamelio", "alice")
 
+    # Then it is a 410, before any fetch
     assert status == 410, body
     assert "ask for a new one" in body["message"]
     assert rapidapi.count() == 0
 
 
 def test_a_used_code_is_refused_the_second_time(function: Any, rapidapi: FakeRapidApi) -> None:
+    # Given an account verified with its code
     code = code_for(function, "tiktok", "charlidamelio", "alice")
     rapidapi.set_bio("tiktok", "charlidamelio", code, recorded="charlidamelio")
     assert verify(function, "tiktok", "charlidamelio", "alice")[0] == 200
 
+    # When it is verified again with the same code
     status, body, _ = verify(function, "tiktok", "charlidamelio", "alice")
 
+    # Then it is a 410, before a second fetch
     assert status == 410, body
     assert "already used" in body["message"]
     assert rapidapi.count() == 1
@@ -226,12 +244,15 @@ def test_an_expired_code_is_refused_before_any_fetch(dynamodb: Any, rapidapi: Fa
 
 
 def test_a_new_code_replaces_the_earlier_one(function: Any, rapidapi: FakeRapidApi) -> None:
+    # Given a code, replaced by a second one, and the first one in the bio
     first = code_for(function, "tiktok", "charlidamelio", "alice")
     code_for(function, "tiktok", "charlidamelio", "alice")
     rapidapi.set_bio("tiktok", "charlidamelio", first, recorded="charlidamelio")
 
+    # When the account is verified
     status, body, _ = verify(function, "tiktok", "charlidamelio", "alice")
 
+    # Then the first code no longer counts
     assert status == 422, body
 
 
@@ -239,12 +260,7 @@ def test_another_user_takes_the_account_over_only_with_their_own_code_in_the_bio
     function: Any, rapidapi: FakeRapidApi, dynamodb: Any
 ) -> None:
     # Given alice verified the account, and has other numbers too
-    invoke(
-        function(PLATFORM_FUNCTIONS["twitch"]),
-        http_event(
-            "POST", "/api/v1/profiles/social-sync/twitch", {"followers": 500, "engagement": 2.0}, sub="alice"
-        ),
-    )
+    synced(function, "twitch", {"followers": 500, "engagement": 2.0}, sub="alice")
     alice_code = code_for(function, "tiktok", "charlidamelio", "alice")
     rapidapi.set_bio("tiktok", "charlidamelio", alice_code, recorded="charlidamelio")
     assert verify(function, "tiktok", "charlidamelio", "alice")[0] == 200
@@ -306,10 +322,12 @@ def test_unlinking_ends_the_verification_and_relinking_does_not_bring_it_back(
 def test_a_profile_update_that_keeps_the_link_keeps_the_verification(
     function: Any, rapidapi: FakeRapidApi
 ) -> None:
+    # Given a verified Twitch account
     code = code_for(function, "twitch", "ninja", "alice")
     rapidapi.set_bio("twitch", "ninja", code, recorded="ninja")
     assert verify(function, "twitch", "ninja", "alice")[0] == 200
 
+    # When the profile is updated with the same handle spelled otherwise
     status, body, _ = invoke(
         function("UpdateProfileFunction"),
         http_event(
@@ -320,6 +338,7 @@ def test_a_profile_update_that_keeps_the_link_keeps_the_verification(
         ),
     )
 
+    # Then the account is still verified
     assert status == 200, body
     assert body["profile"]["verifiedAccounts"]["twitch"]["handle"] == "ninja"
     assert body["profile"]["stats"]["platformBreakdown"]["twitch"]["verified"] is True
@@ -328,17 +347,18 @@ def test_a_profile_update_that_keeps_the_link_keeps_the_verification(
 def test_a_sync_of_the_verified_handle_is_marked_verified_and_of_another_ends_it(
     function: Any, rapidapi: FakeRapidApi
 ) -> None:
+    # Given a verified Instagram account
     code = code_for(function, "instagram", "nasa", "alice")
     rapidapi.set_bio("instagram", "nasa", code, recorded="nasa")
     assert verify(function, "instagram", "nasa", "alice")[0] == 200
-    sync = function(PLATFORM_FUNCTIONS["instagram"])
-    path = "/api/v1/profiles/social-sync/instagram"
 
-    status, body, _ = invoke(sync, http_event("POST", path, {"usernameOrId": "@nasa"}, sub="alice"))
+    # When it is synced by handle, then the verified one is marked so
+    status, body, _ = sync(function, "instagram", {"usernameOrId": "@nasa"}, sub="alice")
     assert status == 200
     assert body["profile"]["stats"]["platformBreakdown"]["instagram"]["verified"] is True
 
-    status, body, _ = invoke(sync, http_event("POST", path, {"usernameOrId": "privateaccount"}, sub="alice"))
+    # When another handle is synced, then the verification ends
+    status, body, _ = sync(function, "instagram", {"usernameOrId": "privateaccount"}, sub="alice")
     assert status == 200
     assert body["profile"]["linkedAccounts"]["instagram"] == "privateaccount"
     assert body["profile"]["stats"]["platformBreakdown"]["instagram"]["verified"] is False
@@ -346,15 +366,16 @@ def test_a_sync_of_the_verified_handle_is_marked_verified_and_of_another_ends_it
 
 
 def test_client_numbers_are_never_marked_verified(function: Any, rapidapi: FakeRapidApi) -> None:
+    # Given a verified Twitch account
     code = code_for(function, "twitch", "ninja", "alice")
     rapidapi.set_bio("twitch", "ninja", code, recorded="ninja")
     assert verify(function, "twitch", "ninja", "alice")[0] == 200
 
-    _, body, _ = invoke(
-        function(PLATFORM_FUNCTIONS["twitch"]),
-        http_event("POST", "/api/v1/profiles/social-sync/twitch", {"followers": 5}, sub="alice"),
-    )
+    # When the app sends Twitch numbers itself
+    status, body, _ = sync(function, "twitch", {"followers": 5}, sub="alice")
 
+    # Then they are not marked verified, and the account stays verified
+    assert status == 200, body
     assert body["profile"]["stats"]["platformBreakdown"]["twitch"]["verified"] is False
     assert body["profile"]["verifiedAccounts"]["twitch"]["handle"] == "ninja"
 
@@ -362,12 +383,11 @@ def test_client_numbers_are_never_marked_verified(function: Any, rapidapi: FakeR
 def test_require_verified_accounts_refuses_an_unverified_handle_and_accepts_the_verified_one(
     function: Any, rapidapi: FakeRapidApi, env: pytest.MonkeyPatch
 ) -> None:
+    # Given a deployment that requires verified accounts
     env.setenv("REQUIRE_VERIFIED_ACCOUNTS", "true")
-    sync = function(PLATFORM_FUNCTIONS["tiktok"])
-    path = "/api/v1/profiles/social-sync/tiktok"
 
     # An unverified handle: 403 saying how to verify, and no fetch
-    status, body, _ = invoke(sync, http_event("POST", path, {"usernameOrId": "charlidamelio"}, sub="alice"))
+    status, body, _ = sync(function, "tiktok", {"usernameOrId": "charlidamelio"}, sub="alice")
     assert status == 403, body
     assert "/api/v1/profiles/me/linked-accounts/tiktok/code" in body["message"]
     assert "/verify" in body["message"]
@@ -377,22 +397,24 @@ def test_require_verified_accounts_refuses_an_unverified_handle_and_accepts_the_
     code = code_for(function, "tiktok", "charlidamelio", "alice")
     rapidapi.set_bio("tiktok", "charlidamelio", code, recorded="charlidamelio")
     assert verify(function, "tiktok", "charlidamelio", "alice")[0] == 200
-    status, body, _ = invoke(sync, http_event("POST", path, {"usernameOrId": "@charlidamelio"}, sub="alice"))
+    status, body, _ = sync(function, "tiktok", {"usernameOrId": "@charlidamelio"}, sub="alice")
     assert status == 200, body
     assert body["profile"]["stats"]["platformBreakdown"]["tiktok"]["verified"] is True
 
     # Someone else's verified account is still refused
-    status, body, _ = invoke(sync, http_event("POST", path, {"usernameOrId": "charlidamelio"}, sub="bob"))
+    status, body, _ = sync(function, "tiktok", {"usernameOrId": "charlidamelio"}, sub="bob")
     assert status == 403
 
 
 def test_codes_and_verify_attempts_are_limited_per_user_per_hour(
     function: Any, rapidapi: FakeRapidApi, env: pytest.MonkeyPatch
 ) -> None:
+    # Given two attempts an hour, both spent on codes
     env.setenv("VERIFICATION_ATTEMPTS_PER_HOUR", "2")
     code_for(function, "twitch", "ninja", "alice")
     code_for(function, "twitch", "ninja", "alice")
 
+    # A third code: 429
     status, body, headers = ask_code(function, "twitch", "ninja", "alice")
     assert status == 429, body
     assert 1 <= int(headers["Retry-After"]) <= 3600
@@ -410,8 +432,10 @@ def test_codes_and_verify_attempts_are_limited_per_user_per_hour(
 
 @pytest.mark.parametrize("platform", ["myspace", "TikTok", "youtube%2F..", ""])
 def test_an_unknown_platform_is_a_404(function: Any, platform: str) -> None:
+    # When a code is asked for on a platform the service does not know
     status, body, _ = ask_code(function, platform, "someone", "alice")
 
+    # Then it is a 404 naming the platforms it knows
     assert status == 404, body
     assert body["success"] is False
     assert "tiktok" in body["message"]
@@ -421,8 +445,10 @@ def test_an_unknown_platform_is_a_404(function: Any, platform: str) -> None:
     "body", [{}, {"handle": ""}, {"handle": "a b"}, {"handle": 5}, {"handle": "x", "code": "y"}]
 )
 def test_a_bad_body_is_a_400(function: Any, body: Any) -> None:
+    # When a code is asked for with a bad body
     status, response, _ = ask_code_raw(function, body)
 
+    # Then it is a 400 naming what is wrong
     assert status == 400, response
     assert response["errors"]
 
@@ -432,6 +458,7 @@ def ask_code_raw(function: Any, body: Any) -> tuple[int, dict[str, Any], dict[st
 
 
 def test_the_scheduled_sync_uses_the_verified_handle_and_only_it_when_required() -> None:
+    # Given a profile with two linked accounts, one verified
     now = utc_now()
     profile = Profile(
         user_id="alice",
@@ -441,6 +468,7 @@ def test_the_scheduled_sync_uses_the_verified_handle_and_only_it_when_required()
         verified_accounts={"tiktok": VerifiedAccount(handle="charlidamelio", verified_at=now)},
     )
 
+    # Then the schedule syncs both, or only the verified one when verification is required
     assert list(linked_platforms(profile)) == [("tiktok", "charlidamelio"), ("twitch", "ninja")]
     assert list(linked_platforms(profile, verified_only=True)) == [("tiktok", "charlidamelio")]
 
@@ -480,7 +508,7 @@ class InterferingStore:
 
     def verify(self, user_id: str, platform: str, code_key: str, account_key: str, change: Any) -> Profile:
         def racing(state: VerificationState) -> VerificationWrite:
-            write = change(state)
+            write: VerificationWrite = change(state)
             self.reads += 1
             if self.reads == 1:
                 self.interfere()
@@ -529,6 +557,7 @@ def test_a_holder_that_changes_between_read_and_write_is_read_again(dynamodb: An
 
 
 def test_a_code_used_by_a_concurrent_verify_is_not_used_twice(dynamodb: Any) -> None:
+    # Given a code in the bio, and a store in which another verify uses the code between read and write
     settings = Settings.from_env()
     store = verification_store(dynamodb)
     fetch = issued_and_in_bio(store, settings)
@@ -543,6 +572,7 @@ def test_a_code_used_by_a_concurrent_verify_is_not_used_twice(dynamodb: Any) -> 
 
     racing = InterferingStore(store, used_meanwhile)
 
+    # When the account is verified, then the code is refused and nothing is written
     with pytest.raises(CodeNotUsable, match="already used"):
         verify_account(racing, settings, "alice", "tiktok", "charlidamelio", fetch, utc_now)  # type: ignore[arg-type]
 

@@ -25,7 +25,7 @@ from social_sync.rapidapi import INTERACTIVE, RapidApiClient
 from social_sync.settings import Settings
 from social_sync.youtube import DailyQuota, pacific_day
 from tests.fake_rapidapi import FakeRapidApi, MemoryCounter, Reply, fixture_json, pacer
-from tests.unit.conftest import FETCH_STATE_TABLE_NAME as TABLE
+from tests.helpers import FETCH_STATE_TABLE_NAME as TABLE
 
 MKBHD_SUBSCRIBERS = 19_600_000
 # Likes + comments of the recorded videos whose likes are shown (one hides them; one has comments off).
@@ -62,10 +62,13 @@ def test_followers_are_subscribers_and_engagement_is_interactions_per_video_over
 
 
 def test_a_channel_without_videos_has_unknown_engagement() -> None:
+    # Given a channel's statistics and no videos
     payload = {"channels": recorded("mkbhd")["channels"]}
 
+    # When it is parsed
     account = parse_account("youtube", "mkbhd", payload)
 
+    # Then the subscribers are the followers and the engagement is unknown
     assert account.followers == MKBHD_SUBSCRIBERS
     assert account.engagement is None
 
@@ -124,11 +127,14 @@ def client(fake: FakeRapidApi, quota: DailyQuota | None = None, **overrides: Any
 
 
 def test_a_fetch_by_handle_lists_the_channel_its_latest_uploads_and_their_statistics() -> None:
+    # Given the YouTube Data API and a daily quota
     fake = FakeRapidApi()
     counter = MemoryCounter()
 
+    # When a channel is fetched by handle
     account = client(fake, DailyQuota(counter, 10_000)).fetch_account("youtube", "@mkbhd")
 
+    # Then three calls, with the key, read the channel, its uploads and their statistics
     assert account.followers == MKBHD_SUBSCRIBERS
     assert [request.path for request in fake.requests] == ["channels", "playlistItems", "videos"]
     assert {request.key for request in fake.requests} == {"yt-key-1234"}
@@ -137,6 +143,7 @@ def test_a_fetch_by_handle_lists_the_channel_its_latest_uploads_and_their_statis
 
 
 def test_the_key_travels_in_a_header_and_the_handle_as_for_handle() -> None:
+    # Given a transport that records every request
     seen: list[Any] = []
     fake = FakeRapidApi()
     transport = fake.transport
@@ -151,6 +158,7 @@ def test_the_key_travels_in_a_header_and_the_handle_as_for_handle() -> None:
         "youtube_api_key": "yt-key-1234",
         "youtube_base_url": "http://127.0.0.1:9",
     }
+    # When a channel is fetched by handle
     RapidApiClient(
         Settings(**values),
         policy=INTERACTIVE,
@@ -158,6 +166,7 @@ def test_the_key_travels_in_a_header_and_the_handle_as_for_handle() -> None:
         transport=Recording(),  # type: ignore[arg-type]
     ).fetch_account("youtube", "mkbhd")
 
+    # Then the handle is forHandle, the key is a header and never in a URL
     first = seen[0]
     assert str(first.url).startswith("http://127.0.0.1:9/youtube/v3/channels?")
     assert first.url.params["forHandle"] == "@mkbhd"
@@ -170,22 +179,27 @@ def test_the_key_travels_in_a_header_and_the_handle_as_for_handle() -> None:
 def test_a_channel_id_is_asked_for_by_id() -> None:
     fake = FakeRapidApi()
 
+    # When a channel is fetched by its id
     account = client(fake).fetch_account("youtube", "UCBJycsmduvYEL83R_U4JriQ")
 
+    # Then it is that channel
     assert account.followers == MKBHD_SUBSCRIBERS
     assert fake.requests[0].handle == "mkbhd"
 
 
 def test_a_hidden_or_missing_channel_costs_one_unit_and_no_more_calls() -> None:
+    # Given the YouTube Data API and a daily quota
     fake = FakeRapidApi()
     counter = MemoryCounter()
     youtube = client(fake, DailyQuota(counter, 10_000))
 
+    # When a channel with hidden numbers and a missing one are fetched, then each is refused
     with pytest.raises(AccountNumbersHidden):
         youtube.fetch_account("youtube", "quietchannel")
     with pytest.raises(AccountNotFound):
         youtube.fetch_account("youtube", "nobody")
 
+    # And each cost its one channels call
     assert [request.path for request in fake.requests] == ["channels", "channels"]
     assert sum(counter.units.values()) == 2
 
@@ -232,16 +246,19 @@ def test_the_calls_of_one_fetch_share_one_time_budget() -> None:
 
 
 def test_the_spent_quota_stops_fetches_before_any_call_with_a_retry_after_to_the_reset() -> None:
+    # Given a daily quota of 4 units at noon Pacific time
     fake = FakeRapidApi()
     counter = MemoryCounter()
     moment = datetime(2026, 11, 29, 20, 0, tzinfo=UTC)  # 12:00 in Los Angeles (PST, UTC-8)
     quota = DailyQuota(counter, 4, now=lambda: moment)
     youtube = client(fake, quota)
 
+    # When a fetch spends 3 and the next one runs out
     youtube.fetch_account("youtube", "mkbhd")  # 3 units
     with pytest.raises(QuotaExhausted) as spent:
         youtube.fetch_account("youtube", "mkbhd")  # the channel takes the 4th; the playlist finds none
 
+    # Then it is refused until midnight Pacific, and later fetches call nothing
     assert spent.value.retry_after_seconds == 12 * 3600
     assert "midnight Pacific" in spent.value.message
     assert len(fake.requests) == 4
@@ -289,12 +306,14 @@ def test_the_counter_never_passes_the_limit(state: DynamoFetchState) -> None:
 
 
 def test_a_counter_expires_after_its_day(state: DynamoFetchState) -> None:
+    # When a unit is spent
     now = datetime(2026, 11, 29, 20, 0, tzinfo=UTC)
     DailyQuota(state, 10, now=lambda: now).spend(1)
 
     key = {"key": {"S": "quota#youtube#2026-11-29"}}
     item = boto3.client("dynamodb").get_item(TableName=TABLE, Key=key)["Item"]
 
+    # Then the day's counter holds it and expires two days later
     assert item["units"]["N"] == "1"
     assert int(item["expiresAt"]["N"]) == int((now + timedelta(days=2)).timestamp())
 
