@@ -72,6 +72,12 @@ def invoke(module: ModuleType, event: dict[str, Any]) -> Invoked:
     return result["statusCode"], body, result.get("headers", {})
 
 
+def run_dispatcher(function: Functions) -> dict[str, Any]:
+    """Invoke the scheduled sync's dispatcher function as EventBridge does; its summary."""
+    result: dict[str, Any] = function("ScheduledSyncFunction").lambda_handler({}, FakeContext(60))
+    return result
+
+
 def http_event(
     method: str, path: str, body: Any = None, sub: str | None = "alice", **extra: Any
 ) -> dict[str, Any]:

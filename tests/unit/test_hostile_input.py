@@ -24,6 +24,7 @@ from tests.helpers import (
     http_event,
     invoke,
     raw_history_cursor,
+    run_dispatcher,
     synced,
     table_items,
 )
@@ -260,8 +261,6 @@ def test_the_dispatcher_function_skips_an_oversized_id_and_sends_the_rest(
                 "syncShard": {"S": "0"},
             },
         )
-
-    from tests.unit.test_schedule import run_dispatcher
 
     # When the dispatcher runs
     summary = run_dispatcher(function)

@@ -1,15 +1,18 @@
 """The scheduled sync's logic alone (social_sync.schedule), over in-memory repositories: which profiles
 go out, and what refreshing one does. The index over DynamoDB is tested in test_schedule_index.py, the
-two functions in test_schedule.py."""
+two functions in test_schedule_functions.py."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from social_sync.errors import AccountNotFound, QuotaExhausted, RapidApiUnavailable
 from social_sync.models import FetchedAccount, Platform, PlatformStats, Profile, ProfileStats
+from social_sync.profiles import SYNC_PERIODS, next_due_at
 from social_sync.schedule import QUEUE_BATCH, RefreshIncomplete, dispatch_due_profiles, refresh_profile
 from social_sync.settings import Settings
 from tests.fakes import InMemoryProfiles, InMemoryScheduleIndex, RecordingQueue
@@ -54,6 +57,26 @@ def scheduled(
         sync_due_at=due,
         sync_dispatch_at=due,
     )
+
+
+# --- The schedule.
+
+
+@given(
+    due=st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1), timezones=st.just(UTC)),
+    late=st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=400)),
+    frequency=st.sampled_from(sorted(SYNC_PERIODS)),
+)
+def test_the_next_due_time_is_the_first_slot_of_the_schedule_after_now(
+    due: datetime, late: timedelta, frequency: str
+) -> None:
+    period = SYNC_PERIODS[frequency]
+    now = due + late
+
+    following = next_due_at(due, frequency, now)
+
+    assert now < following <= now + period
+    assert (following - due) % period == timedelta(0)
 
 
 # --- Dispatching.

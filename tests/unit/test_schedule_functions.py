@@ -1,27 +1,22 @@
-"""The scheduled sync: the schedule kept on the profile, the dispatcher's index query and batching
-(moto DynamoDB and SQS), and the worker's partial failures, through the real handlers."""
+"""The scheduled sync's two functions through their handlers (moto DynamoDB and SQS): the schedule kept
+on the profile, the dispatcher's messages, and the worker's partial failures. The logic alone is in
+test_schedule_logic.py, the index over DynamoDB in test_schedule_index.py."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from types import ModuleType
 from typing import Any
 
 import boto3
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from localrun.sync_now import sqs_event as localrun_sqs_event
 from social_sync.data.keys import SYNC_DUE_INDEX, SYNC_SHARDS, sync_shard
-from social_sync.data.schedule_index import DynamoScheduleIndex
 from social_sync.models import utc_now
-from social_sync.profiles import SYNC_PERIODS, next_due_at
-from social_sync.schedule import QUEUE_BATCH, dispatch_due_profiles
 from tests.fake_rapidapi import FakeRapidApi, Reply
-from tests.fakes import RecordingQueue
 from tests.helpers import (
     TABLE_NAME,
     FakeContext,
@@ -29,6 +24,7 @@ from tests.helpers import (
     http_event,
     invoke,
     load_event,
+    run_dispatcher,
     synced,
 )
 
@@ -113,11 +109,6 @@ def run_worker(function: Callable[[str], ModuleType], event: dict[str, Any]) -> 
     return [failure["itemIdentifier"] for failure in result["batchItemFailures"]]
 
 
-def run_dispatcher(function: Callable[[str], ModuleType]) -> dict[str, Any]:
-    result: dict[str, Any] = function("ScheduledSyncFunction").lambda_handler({}, FakeContext(60))
-    return result
-
-
 def received(queue: str) -> list[str]:
     """The user ids waiting in the queue (drained)."""
     sqs = boto3.client("sqs")
@@ -130,23 +121,6 @@ def received(queue: str) -> list[str]:
 
 
 # --- The schedule on the profile.
-
-
-@given(
-    due=st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1), timezones=st.just(UTC)),
-    late=st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=400)),
-    frequency=st.sampled_from(sorted(SYNC_PERIODS)),
-)
-def test_the_next_due_time_is_the_first_slot_of_the_schedule_after_now(
-    due: datetime, late: timedelta, frequency: str
-) -> None:
-    period = SYNC_PERIODS[frequency]
-    now = due + late
-
-    following = next_due_at(due, frequency, now)
-
-    assert now < following <= now + period
-    assert (following - due) % period == timedelta(0)
 
 
 def test_turning_auto_sync_on_makes_the_profile_due_now_and_off_takes_it_away(
@@ -171,18 +145,23 @@ def test_turning_auto_sync_on_makes_the_profile_due_now_and_off_takes_it_away(
 
 
 def test_profiles_without_auto_sync_never_enter_the_index(function: Any, dynamodb: Any) -> None:
+    # Given a profile with a linked account but autoSync never turned on, synced by hand
     put_profile(function, "bob", {"linkedAccounts": {"tiktok": "bob"}})
     synced(function, "tiktok", {"followers": 3})
 
+    # Then the index does not hold it
     assert due_index(dynamodb) == []
 
 
 def test_a_sync_keeps_the_profile_on_the_schedule(function: Any, dynamodb: Any) -> None:
+    # Given a scheduled profile
     schedule(function, "alice")
     before = stored(dynamodb, "alice")
 
+    # When the user syncs
     synced(function, "tiktok", {"followers": 3})
 
+    # Then the numbers change and the schedule stays as it was
     after = stored(dynamodb, "alice")
     assert after["stats"] != before["stats"]
     assert {key: after[key] for key in ("syncDueAt", "syncDispatchAt", "syncShard")} == {
@@ -193,111 +172,17 @@ def test_a_sync_keeps_the_profile_on_the_schedule(function: Any, dynamodb: Any) 
 # --- The dispatcher.
 
 
-class CallRecorder:
-    """A DynamoDB client that records which operations it was asked for."""
-
-    def __init__(self, client: Any) -> None:
-        self._client = client
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-
-    def __getattr__(self, name: str) -> Any:
-        operation = getattr(self._client, name)
-
-        def call(**kwargs: Any) -> Any:
-            self.calls.append((name, kwargs))
-            return operation(**kwargs)
-
-        return call
-
-
-def test_the_dispatcher_reads_due_profiles_from_the_index_and_queues_them_in_batches(
-    function: Any, dynamodb: Any
-) -> None:
-    # Given 23 profiles on the schedule, one with autoSync off, one not due until tomorrow
-    users = [f"user-{n:02d}" for n in range(23)]
-    for user in users:
-        schedule(function, user)
-    put_profile(function, "manual", {"linkedAccounts": {"tiktok": "manual"}})
-    schedule(function, "later")
-    tomorrow = (utc_now() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-    dynamodb.update_item(
-        TableName=TABLE_NAME,
-        Key={"pk": {"S": "USER#later"}, "sk": {"S": "PROFILE"}},
-        UpdateExpression="SET syncDueAt = :t, syncDispatchAt = :t",
-        ExpressionAttributeValues={":t": {"S": tomorrow}},
-    )
-    client: Any = CallRecorder(dynamodb)
-    store = DynamoScheduleIndex(client, TABLE_NAME)
-    queue = RecordingQueue()
-
-    # When the dispatcher runs
-    report = dispatch_due_profiles(store, queue, utc_now(), claim_seconds=1800)
-
-    # Then exactly the due ones went out, at most QUEUE_BATCH per message batch
-    assert sorted(report.sent) == users
-    assert [len(batch) for batch in queue.batches] == [QUEUE_BATCH, QUEUE_BATCH, 3]
-    # And it found them with one Query per shard of the index: never a scan
-    operations = [name for name, _ in client.calls]
-    assert "scan" not in operations
-    queries = [kwargs for name, kwargs in client.calls if name == "query"]
-    assert len(queries) == SYNC_SHARDS
-    assert all(query["IndexName"] == SYNC_DUE_INDEX for query in queries)
-
-
-def test_a_claimed_profile_is_not_sent_again_until_its_claim_runs_out(function: Any, dynamodb: Any) -> None:
-    schedule(function, "alice")
-    store = DynamoScheduleIndex(dynamodb, TABLE_NAME)
-    now = utc_now()
-
-    first = dispatch_due_profiles(store, RecordingQueue(), now, claim_seconds=1800)
-    again = dispatch_due_profiles(store, RecordingQueue(), now + timedelta(minutes=15), claim_seconds=1800)
-    expired = dispatch_due_profiles(store, RecordingQueue(), now + timedelta(minutes=31), claim_seconds=1800)
-
-    assert (first.sent, again.sent, expired.sent) == (["alice"], [], ["alice"])
-
-
-def test_a_profile_that_changed_after_the_index_read_is_skipped_not_sent(
-    function: Any, dynamodb: Any
-) -> None:
-    schedule(function, "alice")
-    real = DynamoScheduleIndex(dynamodb, TABLE_NAME)
-    seen = list(real.due_profiles(utc_now()))
-    # Another dispatcher run claims it between this run's read and its claim.
-    assert real.claim_for_dispatch("alice", seen[0].dispatch_at, utc_now() + timedelta(hours=1))
-
-    class StaleIndex:
-        def due_profiles(self, now: datetime) -> Any:
-            return iter(seen)
-
-        def claim_for_dispatch(self, user_id: str, seen_at: datetime, until: datetime) -> bool:
-            return real.claim_for_dispatch(user_id, seen_at, until)
-
-    report = dispatch_due_profiles(StaleIndex(), RecordingQueue(), utc_now(), claim_seconds=1800)
-
-    assert (report.sent, report.skipped) == ([], 1)
-
-
-def test_a_dispatcher_short_of_time_leaves_the_rest_for_the_next_tick(function: Any, dynamodb: Any) -> None:
-    for user in ("a", "b"):
-        schedule(function, user)
-    store = DynamoScheduleIndex(dynamodb, TABLE_NAME)
-
-    report = dispatch_due_profiles(
-        store, RecordingQueue(), utc_now(), claim_seconds=60, time_left=lambda: 5.0
-    )
-
-    assert (report.sent, report.deferred) == ([], True)
-    assert sorted(user.user_id for user in store.due_profiles(utc_now())) == ["a", "b"]
-
-
 def test_the_dispatcher_function_sends_one_message_per_due_profile_to_sqs(
     function: Any, dynamodb: Any, queue: str
 ) -> None:
+    # Given three scheduled profiles
     for user in ("alice", "bob", "carol"):
         schedule(function, user)
 
+    # When the dispatcher function runs
     summary = run_dispatcher(function)
 
+    # Then one message per profile is in SQS, and a second run finds them all claimed
     assert summary == {"dispatched": 3, "skipped": 0, "deferred": False}
     assert received(queue) == ["alice", "bob", "carol"]
     assert run_dispatcher(function)["dispatched"] == 0
@@ -357,12 +242,15 @@ def test_one_failing_platform_leaves_the_others_refreshed_and_the_message_for_re
 def test_a_duplicate_message_for_a_refreshed_profile_costs_no_request(
     function: Any, dynamodb: Any, rapidapi: FakeRapidApi
 ) -> None:
+    # Given a profile the worker has just refreshed
     schedule(function, "alice", tiktok="charlidamelio")
     assert run_worker(function, refresh_event("alice")) == []
     after_first = stored(dynamodb, "alice")
 
+    # When SQS delivers the same message again
     assert run_worker(function, refresh_event("alice")) == []
 
+    # Then nothing is fetched and nothing changes
     assert rapidapi.count() == 1
     assert stored(dynamodb, "alice") == after_first
 
@@ -370,11 +258,14 @@ def test_a_duplicate_message_for_a_refreshed_profile_costs_no_request(
 def test_an_account_the_platform_no_longer_has_does_not_hold_the_schedule_back(
     function: Any, dynamodb: Any, rapidapi: FakeRapidApi
 ) -> None:
+    # Given a scheduled profile linked to an account Twitter no longer has
     schedule(function, "alice", frequency="hourly", tiktok="charlidamelio", twitter="ghost")
     due = datetime.fromisoformat(stored(dynamodb, "alice")["syncDueAt"]["S"])
 
+    # When the worker refreshes it, the message succeeds
     assert run_worker(function, refresh_event("alice")) == []
 
+    # Then TikTok is saved, the schedule moves on, and the link stays for the user to fix
     item = stored(dynamodb, "alice")
     assert set(item["stats"]["M"]["platformBreakdown"]["M"]) == {"tiktok"}
     assert datetime.fromisoformat(item["syncDueAt"]["S"]) == due + timedelta(hours=1)
@@ -384,11 +275,14 @@ def test_an_account_the_platform_no_longer_has_does_not_hold_the_schedule_back(
 def test_a_profile_with_nothing_linked_just_moves_on(
     function: Any, dynamodb: Any, rapidapi: FakeRapidApi
 ) -> None:
+    # Given a scheduled profile with nothing linked
     schedule(function, "alice", frequency="weekly")
     due = datetime.fromisoformat(stored(dynamodb, "alice")["syncDueAt"]["S"])
 
+    # When the worker refreshes it
     assert run_worker(function, refresh_event("alice")) == []
 
+    # Then its schedule moves on a week, with no fetch and no history
     assert datetime.fromisoformat(stored(dynamodb, "alice")["syncDueAt"]["S"]) == due + timedelta(weeks=1)
     assert rapidapi.count() == 0
     assert history_items(dynamodb, "alice") == []
@@ -397,12 +291,15 @@ def test_a_profile_with_nothing_linked_just_moves_on(
 def test_a_platform_synced_by_the_user_inside_the_cooldown_is_left_alone(
     function: Any, dynamodb: Any, rapidapi: FakeRapidApi, env: pytest.MonkeyPatch
 ) -> None:
+    # Given a scheduled profile whose TikTok the user synced just now, inside the cooldown
     env.setenv("SYNC_COOLDOWN_SECONDS", "60")
     schedule(function, "alice", tiktok="charlidamelio", twitch="ninja")
     synced(function, "tiktok", {"followers": 7})
 
+    # When the worker refreshes it
     assert run_worker(function, refresh_event("alice")) == []
 
+    # Then only Twitch is fetched; the user's TikTok numbers stay
     breakdown = stored(dynamodb, "alice")["stats"]["M"]["platformBreakdown"]["M"]
     assert breakdown["tiktok"]["M"]["source"]["S"] == "client"
     assert breakdown["twitch"]["M"]["source"]["S"] == "rapidapi"
@@ -412,8 +309,10 @@ def test_a_platform_synced_by_the_user_inside_the_cooldown_is_left_alone(
 def test_messages_for_profiles_not_due_are_acknowledged_without_work(
     function: Any, dynamodb: Any, rapidapi: FakeRapidApi
 ) -> None:
+    # Given a profile without autoSync, and a user with no profile
     put_profile(function, "manual", {"linkedAccounts": {"tiktok": "charlidamelio"}})
 
+    # When messages for them arrive, then they succeed without a fetch
     assert run_worker(function, refresh_event("manual", "nobody")) == []
     assert rapidapi.count() == 0
 
@@ -430,11 +329,14 @@ POISON = {
 def test_a_poison_message_fails_alone(
     function: Any, dynamodb: Any, rapidapi: FakeRapidApi, body: str
 ) -> None:
+    # Given a batch of a poison message and a good one
     schedule(function, "alice", tiktok="charlidamelio")
     event = sqs_event(body, json.dumps({"userId": "alice"}))
 
+    # When the worker takes it
     failed = run_worker(function, event)
 
+    # Then only the poison message is handed back; the good one is refreshed
     assert failed == [event["Records"][0]["messageId"]]
     assert rapidapi.count() == 1
 
@@ -442,11 +344,14 @@ def test_a_poison_message_fails_alone(
 def test_records_left_without_enough_time_are_handed_back_unprocessed(
     function: Any, dynamodb: Any, rapidapi: FakeRapidApi
 ) -> None:
+    # Given a message, and a worker invocation with 30 seconds left
     schedule(function, "alice", tiktok="charlidamelio")
     event = refresh_event("alice")
 
+    # When the worker takes it
     result = function("SyncWorkerFunction").lambda_handler(event, FakeContext(remaining_seconds=30))
 
+    # Then it is handed back untouched, for SQS to deliver again
     assert result["batchItemFailures"] == [{"itemIdentifier": event["Records"][0]["messageId"]}]
     assert rapidapi.count() == 0
 
