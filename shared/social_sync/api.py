@@ -226,15 +226,13 @@ def update_profile_api(container: Container | None = None) -> Route:
 def linked_account_code_api(container: Container | None = None) -> Route:
     """POST /api/v1/profiles/me/linked-accounts/{platform}/code: a one-time code for the account's bio."""
     # Imported here: the other functions never verify, and their cold starts should not pay for it.
-    from social_sync.verification import issue_code, known_platform
+    from social_sync.verification import issue_code
 
     parts = container or Container.from_env()
 
     def issue(http: HttpRequest) -> VerificationCodeResponse:
-        user_id = caller_id(http)
-        platform = known_platform(http.path_parameters.get("platform"))
-        request = parse_body(http, LinkedAccountRequest)
-        issued = issue_code(parts.verifications, parts.settings, user_id, platform, request.handle, utc_now())
+        user_id, platform, handle = _linked_account(http)
+        issued = issue_code(parts.verifications, parts.settings, user_id, platform, handle, utc_now())
         logger.info("verification code issued", extra={"user_id": user_id, "platform": platform})
         return VerificationCodeResponse(**dict(issued))
 
@@ -244,21 +242,19 @@ def linked_account_code_api(container: Container | None = None) -> Route:
 def verify_linked_account_api(container: Container | None = None) -> Route:
     """POST /api/v1/profiles/me/linked-accounts/{platform}/verify: the code is in the bio, so it is yours."""
     # Imported here, as in linked_account_code_api: the other functions never verify.
-    from social_sync.verification import known_platform, verify_account
+    from social_sync.verification import verify_account
 
     parts = container or Container.from_env()
 
     def verify(http: HttpRequest) -> ProfileResponse:
-        user_id = caller_id(http)
-        platform = known_platform(http.path_parameters.get("platform"))
-        request = parse_body(http, LinkedAccountRequest)
+        user_id, platform, handle = _linked_account(http)
         fetch = parts.fetcher(Deadline.before_timeout(http.context, ANSWER_MARGIN_SECONDS))
         profile = verify_account(
             parts.verifications,
             parts.settings,
             user_id,
             platform,
-            request.handle,
+            handle,
             fetch,
             utc_now,
             publisher=parts.publisher,
@@ -268,3 +264,12 @@ def verify_linked_account_api(container: Container | None = None) -> Route:
         return ProfileResponse(message=f"{platform.capitalize()} account {handle} verified", profile=profile)
 
     return Route("POST", f"{LINKED_ACCOUNT}/verify", verify)
+
+
+def _linked_account(http: HttpRequest) -> tuple[str, Platform, str]:
+    """The caller, the path's {platform} and the body's handle of a linked-account route."""
+    from social_sync.verification import known_platform
+
+    user_id = caller_id(http)
+    platform = known_platform(http.path_parameters.get("platform"))
+    return user_id, platform, parse_body(http, LinkedAccountRequest).handle
