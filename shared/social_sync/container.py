@@ -48,7 +48,7 @@ T = TypeVar("T")
 class part(Generic[T]):
     """A part of the container: built by the method it decorates on first use, once, under a lock."""
 
-    def __init__(self, build: Callable[[Container], T]) -> None:
+    def __init__(self, build: Callable[[Any], T]) -> None:
         self._build = build
         self.name = build.__name__
         self.__doc__ = build.__doc__
