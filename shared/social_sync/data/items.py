@@ -44,9 +44,6 @@ class ProfileItem(Profile):
         """The profile an item holds, its version and schedule included (the keys are left behind)."""
         return Profile.model_validate(from_attributes(attributes))
 
-    def attributes(self) -> dict[str, Any]:
-        return to_attributes(self.model_dump(mode="json", by_alias=True, exclude_none=True))
-
 
 class HistoryItem(HistoryEntry):
     """A data point as stored (sk HISTORY#...), until `expires_at` (epoch seconds, the table's TTL)."""
@@ -73,5 +70,7 @@ class HistoryItem(HistoryEntry):
         """The data point an item holds (its keys are left behind: extra fields are ignored)."""
         return HistoryEntry.model_validate(from_attributes(attributes))
 
-    def attributes(self) -> dict[str, Any]:
-        return to_attributes(self.model_dump(mode="json", by_alias=True, exclude_none=True))
+
+def item_attributes(item: ProfileItem | HistoryItem) -> dict[str, Any]:
+    """An item as DynamoDB attribute values: every field by its camelCase name, nothing unknown."""
+    return to_attributes(item.model_dump(mode="json", by_alias=True, exclude_none=True))

@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 
 from social_sync.data.attributes import to_attributes
 from social_sync.data.dynamo import condition_failed, transact, translate_errors
-from social_sync.data.items import HistoryItem, ProfileItem
+from social_sync.data.items import HistoryItem, ProfileItem, item_attributes
 from social_sync.data.keys import profile_key, sync_shard
 from social_sync.errors import ConcurrentUpdateConflict
 from social_sync.models import HistoryEntry, Profile, ProfileChange, ProfileStats, format_timestamp
@@ -134,7 +134,7 @@ class DynamoProfiles:
 
         The profile's put is conditional on the stored one being at `expected_version` (None: no profile yet).
         """
-        put: PutTypeDef = {"TableName": self._table, "Item": ProfileItem.of(profile).attributes()}
+        put: PutTypeDef = {"TableName": self._table, "Item": item_attributes(ProfileItem.of(profile))}
         if expected_version is None:
             put["ConditionExpression"] = "attribute_not_exists(pk)"
         else:
@@ -144,9 +144,11 @@ class DynamoProfiles:
             {
                 "Put": {
                     "TableName": self._table,
-                    "Item": HistoryItem.of(
-                        profile.user_id, entry, profile.version, entry.synced_at + self._retention
-                    ).attributes(),
+                    "Item": item_attributes(
+                        HistoryItem.of(
+                            profile.user_id, entry, profile.version, entry.synced_at + self._retention
+                        )
+                    ),
                 }
             }
             for entry in history
