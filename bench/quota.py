@@ -46,6 +46,7 @@ SCHEDULE_RESERVE = 0.5
 THREADS_PER_CONTAINER = 4
 HTTP_THREADS = 8
 TABLE = "ProfilesTable"  # the template's logical id is the table's name locally
+FETCH_STATE_TABLE = "FetchStateTable"
 
 
 class PlanLimitedVendor(FakeRapidApi):
@@ -93,7 +94,7 @@ def client(settings: LocalSettings, url: str, caller: Caller) -> RapidApiClient:
         rapidapi_schedule_reserve=SCHEDULE_RESERVE,
     )
     quota = SharedQuota(
-        DynamoQuotaStore(dynamodb_client(settings), TABLE),
+        DynamoQuotaStore(dynamodb_client(settings), FETCH_STATE_TABLE),
         "rapidapi",
         requests_per_second=PLAN_PER_SECOND,
         caller=caller,

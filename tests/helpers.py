@@ -24,7 +24,6 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from social_sync.data.keys import QUOTA_PREFIX
 from social_sync.platforms import PLATFORM_SPECS
 from tests.fake_rapidapi import FakeRapidApi
 from tests.template import ROOT, template
@@ -191,13 +190,6 @@ def table_items(dynamodb: Any) -> list[dict[str, Any]]:
     """Every item of the profiles table in key order, the shared RapidAPI plan's bookkeeping too."""
     items: list[dict[str, Any]] = dynamodb.scan(TableName=TABLE_NAME, ConsistentRead=True)["Items"]
     return sorted(items, key=lambda item: (item["pk"]["S"], item["sk"]["S"]))
-
-
-def user_items(dynamodb: Any) -> list[dict[str, Any]]:
-    """The profiles and history in the table, in key order, without the RapidAPI plan's QUOTA# items:
-    a fetch, even one that failed upstream, spends its slot of the plan, which is no change to anyone's
-    data."""
-    return [item for item in table_items(dynamodb) if not item["pk"]["S"].startswith(QUOTA_PREFIX)]
 
 
 def history_items(dynamodb: Any, user: str = "alice") -> list[dict[str, Any]]:

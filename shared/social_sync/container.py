@@ -186,34 +186,33 @@ class Container:
 
     def _vendor_client(self, policy: RetryPolicy, caller: Caller) -> RapidApiClient:
         # RapidAPI requests draw on the plan shared by every container (social_sync.quota) and on each
-        # platform's request window; YouTube calls on the daily quota. The windows and the daily quota
-        # are counted in the fetch-state table, when there is one.
+        # platform's request window; YouTube calls on the daily quota. All three are counted in the
+        # fetch-state table.
+        from social_sync.data.fetch_state import DynamoFetchState
         from social_sync.data.quota_slots import DynamoQuotaStore
         from social_sync.quota import SharedQuota
         from social_sync.rapidapi import VENDOR, RapidApiClient
         from social_sync.youtube import DailyQuota
 
         settings = self.settings
+        if settings.fetch_state_table_name is None:
+            raise ValueError("FETCH_STATE_TABLE_NAME is not set: the vendors' plan and counters live there")
+        counters = DynamoFetchState(self.dynamodb, settings.fetch_state_table_name)
         plan = SharedQuota(
-            DynamoQuotaStore(self.dynamodb, settings.table_name),
+            DynamoQuotaStore(self.dynamodb, settings.fetch_state_table_name),
             VENDOR,
             requests_per_second=settings.rapidapi_requests_per_second,
             caller=caller,
             schedule_reserve=settings.rapidapi_schedule_reserve,
             sleep=self._sleep,
         )
-        counters = None
-        if settings.fetch_state_table_name is not None:
-            from social_sync.data.fetch_state import DynamoFetchState
-
-            counters = DynamoFetchState(self.dynamodb, settings.fetch_state_table_name)
         return RapidApiClient(
             settings,
             policy=policy,
             limiter=plan,
             transport=self._transport,
             sleep=self._sleep,
-            quota=DailyQuota(counters, settings.youtube_daily_quota_units) if counters else None,
+            quota=DailyQuota(counters, settings.youtube_daily_quota_units),
             windows=counters,
         )
 

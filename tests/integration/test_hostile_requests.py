@@ -183,7 +183,7 @@ def test_a_forged_aws_event_from_another_process_is_refused(stack: LocalStack) -
 def test_parallel_containers_get_distinct_slots_from_dynamodb_local(stack: LocalStack) -> None:
     # Given three "containers" sharing one vendor sequence in DynamoDB Local, and a frozen clock
     client = dynamodb_client(load_settings(port=stack.port, dynamodb_port=stack.dynamodb_port))
-    table = "ProfilesTable"  # the template's logical id is its name locally
+    table = "FetchStateTable"  # the template's logical id is its name locally
     waits: list[float] = []
     now = time.time() + 10_000  # far from any other test's slots
     quotas = [

@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl
 import pytest
 
 from tests.fake_rapidapi import FakeRapidApi, fixture_json
-from tests.helpers import Invoked, expected_avg_engagement, invoke, load_event, user_items
+from tests.helpers import Invoked, expected_avg_engagement, invoke, load_event, table_items
 from tests.template import ROOT, resources
 
 EVENTS_DIR = ROOT / "events"
@@ -416,14 +416,14 @@ def test_event_gets_its_documented_response(
         assert seeded[0] == 200, seeded
     if expected.given_code:
         give_code(dynamodb, rapidapi, event)
-    before = user_items(dynamodb)
+    before = table_items(dynamodb)
     started = datetime.now(UTC)
 
     # When API Gateway hands the event to the function of its route
     status, body, headers = invoke(function(function_for(event)), event)
 
     # Then the status and the body are the documented ones
-    after = user_items(dynamodb)
+    after = table_items(dynamodb)
     assert status == expected.status, body
     assert_json_response(headers)
     if status >= 400:

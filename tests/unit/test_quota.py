@@ -11,7 +11,7 @@ from social_sync.deadline import Deadline
 from social_sync.errors import PlanExhausted
 from social_sync.quota import RATE_HEADROOM, SCHEDULE_LEASE, SharedQuota
 from tests.fake_rapidapi import FakeClock, FakeRapidApi
-from tests.helpers import TABLE_NAME, FakeContext, http_event
+from tests.helpers import FETCH_STATE_TABLE_NAME, FakeContext, http_event
 
 # Wall-clock seconds (the quota's slots are epoch times in DynamoDB).
 WALL_CLOCK = 1_800_000_000.0
@@ -21,7 +21,7 @@ def quota(
     dynamodb: Any, clock: FakeClock, caller: Any, per_second: float = 10, reserve: float = 0.5
 ) -> SharedQuota:
     return SharedQuota(
-        DynamoQuotaStore(dynamodb, TABLE_NAME),
+        DynamoQuotaStore(dynamodb, FETCH_STATE_TABLE_NAME),
         "rapidapi",
         requests_per_second=per_second,
         caller=caller,

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from social_sync.data.keys import QUOTA_PREFIX
 from social_sync.errors import FetchLimitReached
 from social_sync.platforms import PLATFORM_SPECS, RateLimit
 from social_sync.providers import parse_account
@@ -67,9 +66,8 @@ def test_a_handle_s_numbers_come_back_in_the_app_s_shape(
     }
     assert type(body["data"]["followers"]) is int
     assert rapidapi.count(platform) >= 1
-    # And nothing is stored in the profiles table (but the shared RapidAPI plan's bookkeeping)
-    items = dynamodb.scan(TableName=TABLE_NAME)["Items"]
-    assert [item for item in items if not item["pk"]["S"].startswith(QUOTA_PREFIX)] == []
+    # And nothing is stored in the profiles table
+    assert dynamodb.scan(TableName=TABLE_NAME)["Items"] == []
 
 
 @pytest.mark.parametrize("platform", PLATFORM_SPECS)

@@ -13,7 +13,7 @@ from social_sync.errors import RapidApiTimeout
 from social_sync.models import FetchedAccount
 from social_sync.profiles import fetch_accounts
 from tests.fake_rapidapi import FakeRapidApi, Reply
-from tests.helpers import history_items, sync, sync_all, synced, user_items
+from tests.helpers import history_items, sync, sync_all, synced, table_items
 from tests.template import ROOT
 
 RECORDED = {"tiktok": "charlidamelio", "twitter": "nasa", "twitch": "ninja", "instagram": "nasa"}
@@ -120,7 +120,7 @@ def test_a_failed_fetch_answers_its_status_and_stores_nothing(
 ) -> None:
     # Given a creator whose profile already holds TikTok numbers
     synced(function, "tiktok", {"followers": 1000, "engagement": 7.5})
-    before = user_items(dynamodb)
+    before = table_items(dynamodb)
     if reply is not None:
         rapidapi.always("tiktok", handle, reply)
 
@@ -132,7 +132,7 @@ def test_a_failed_fetch_answers_its_status_and_stores_nothing(
     assert body["success"] is False
     assert says in body["message"]
     assert set(body) == {"success", "message"}
-    assert user_items(dynamodb) == before
+    assert table_items(dynamodb) == before
 
 
 def test_a_handle_body_carries_no_numbers(function: Any, rapidapi: FakeRapidApi, dynamodb: Any) -> None:
@@ -142,7 +142,7 @@ def test_a_handle_body_carries_no_numbers(function: Any, rapidapi: FakeRapidApi,
     # Then it is a 400, before any request to RapidAPI, and nothing is stored
     assert status == 400
     assert rapidapi.count() == 0
-    assert user_items(dynamodb) == []
+    assert table_items(dynamodb) == []
 
 
 def test_a_deployment_refusing_client_numbers_still_syncs_by_handle(
@@ -214,7 +214,7 @@ def test_sync_all_stores_nothing_when_one_handle_fails(
     # Then it is that platform's 404, and nothing is stored
     assert status == 404
     assert "Twitch" in answer["message"]
-    assert user_items(dynamodb) == []
+    assert table_items(dynamodb) == []
 
 
 def test_a_numbers_sync_never_imports_the_http_client() -> None:

@@ -42,17 +42,15 @@ DynamoDBAccess = dict[str, frozenset[str]]
 
 # A sync reads the profile and writes it with its history in one TransactWriteItems of Puts, which IAM
 # checks as PutItem; Powertools idempotency reads, writes, updates and deletes its own records.
-# UpdateItem: the shared RapidAPI quota; PutItem / DeleteItem also reserve a fetch by handle and give it back.
+# PutItem / DeleteItem also reserve a fetch by handle and give it back.
 SYNC_ACCESS: DynamoDBAccess = {
-    "ProfilesTable": frozenset(
-        {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
-    ),
+    "ProfilesTable": frozenset({"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"}),
     "IdempotencyTable": frozenset(
         {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
     ),
 }
-# A function that fetches also counts its requests in the fetch-state table: a RapidAPI platform's
-# request window, YouTube's daily quota units.
+# A function that fetches also counts its requests in the fetch-state table: the RapidAPI plan's slots,
+# a RapidAPI platform's request window, YouTube's daily quota units.
 QUOTA_ACCESS: DynamoDBAccess = {"FetchStateTable": frozenset({"dynamodb:UpdateItem"})}
 DYNAMODB_ACCESS: dict[str, DynamoDBAccess] = {
     "SyncTikTokFunction": SYNC_ACCESS | QUOTA_ACCESS,
@@ -61,11 +59,10 @@ DYNAMODB_ACCESS: dict[str, DynamoDBAccess] = {
     "SyncInstagramFunction": SYNC_ACCESS | QUOTA_ACCESS,
     "SyncYouTubeFunction": SYNC_ACCESS | QUOTA_ACCESS,
     "SyncAllFunction": SYNC_ACCESS | QUOTA_ACCESS,
-    # Cached answers are read and written; the quota counter and the shared RapidAPI plan updated.
-    # Nothing of the profiles.
+    # Cached answers are read and written; the counters and the shared RapidAPI plan updated, all in the
+    # fetch-state table. Nothing of the profiles.
     "SocialFetchFunction": {
         "FetchStateTable": frozenset({"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}),
-        "ProfilesTable": frozenset({"dynamodb:UpdateItem"}),
     },
     "GetProfileFunction": {"ProfilesTable": frozenset({"dynamodb:GetItem"})},
     "UpdateProfileFunction": {"ProfilesTable": frozenset({"dynamodb:GetItem", "dynamodb:UpdateItem"})},
@@ -88,7 +85,7 @@ DYNAMODB_ACCESS: dict[str, DynamoDBAccess] = {
         "ProfilesTable/index/SyncDue": frozenset({"dynamodb:Query"}),
     },
     "SyncWorkerFunction": {
-        "ProfilesTable": frozenset({"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}),
+        "ProfilesTable": frozenset({"dynamodb:GetItem", "dynamodb:PutItem"}),
         **QUOTA_ACCESS,
     },
     # Serves files shipped with it.

@@ -6,8 +6,13 @@ Partition USER#<id> holds everything of one user:
   orders every platform's points by time);
 - FETCH#<platform>: the reservation of the user's next fetch of a platform (its cooldown);
 - VERIFY#CODE#<platform>#<handle> and VERIFY#LIMIT#<kind>: verification codes and attempt counters.
-Beside them, HANDLE#<platform>#<handle> / OWNER is who holds a verified account, and QUOTA#<name> /
-QUOTA a vendor plan's slot sequence. Handles in keys are lower-case without @ (models.handle_key).
+Beside them, HANDLE#<platform>#<handle> / OWNER is who holds a verified account. Handles in keys are
+lower-case without @ (models.handle_key).
+
+The fetch-state table has one key, `key`, and a TTL, `expiresAt`: plan#<vendor> is a vendor plan's
+slot sequence (data.quota_slots), window#<platform>#<n> a platform's request window and
+quota#youtube#<day> YouTube's daily units (rapidapi, youtube), fetch#<platform>#<handle> a cached
+/social/fetch answer (social_fetch).
 """
 
 from __future__ import annotations
@@ -22,8 +27,6 @@ PROFILE_SK = "PROFILE"
 HISTORY_PREFIX = "HISTORY#"
 FETCH_PREFIX = "FETCH#"
 OWNER_SK = "OWNER"
-QUOTA_PREFIX = "QUOTA#"
-QUOTA_SK = "QUOTA"
 HISTORY_BY_TIME = "HistoryByTime"
 SYNC_DUE_INDEX = "SyncDue"
 # Spreads the due profiles over several index partitions so no single one runs hot; changing it
@@ -86,8 +89,9 @@ def owner_key(platform: str, handle_key: str) -> Key:
     return key(f"HANDLE#{platform}#{handle_key}", OWNER_SK)
 
 
-def quota_key(name: str) -> Key:
-    return key(QUOTA_PREFIX + name, QUOTA_SK)
+def plan_key(vendor: str) -> Key:
+    """A vendor plan's slot sequence, in the fetch-state table."""
+    return {"key": {"S": f"plan#{vendor}"}}
 
 
 def timestamp(moment: datetime) -> dict[str, str]:

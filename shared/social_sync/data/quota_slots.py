@@ -1,10 +1,11 @@
 """The shared vendor quota's data: start-slot sequences in DynamoDB, taken with conditional writes.
 
-A sequence (say "rapidapi") is one item of the profiles table, pk QUOTA#<name>, sk QUOTA, holding
-`nextSlot`: the earliest wall-clock time (epoch seconds) the next request may start. Taking a slot
-moves it on by one interval in a single conditional UpdateItem, so every container and route that
-draws from a sequence gets its own slot, and the requests leave evenly spaced whoever sends them.
-No logic here: social_sync.quota decides which sequences to take and how long to wait.
+A sequence (say "rapidapi") is one item of the fetch-state table, key plan#<name>, beside the
+platforms' request windows and YouTube's daily units. It holds `nextSlot`: the earliest wall-clock
+time (epoch seconds) the next request may start. Taking a slot moves it on by one interval in a
+single conditional UpdateItem, so every container and route that draws from a sequence gets its own
+slot, and the requests leave evenly spaced whoever sends them. No logic here: social_sync.quota
+decides which sequences to take and how long to wait.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import ClientError
 
 from social_sync.data.dynamo import condition_failed, translate_errors
-from social_sync.data.keys import quota_key
+from social_sync.data.keys import plan_key
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -26,7 +27,7 @@ def _number(seconds: float) -> dict[str, str]:
 
 
 class DynamoQuotaStore:
-    """Slot sequences kept in one DynamoDB table (the profiles table: its keys never collide with USER#)."""
+    """Slot sequences (social_sync.protocols.SlotStore) in the fetch-state table."""
 
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
         self._client = client
@@ -39,7 +40,7 @@ class DynamoQuotaStore:
         Either way the sequence moves on by `interval` in the same conditional write; a busy
         sequence, the steady state under load, costs one write.
         """
-        key = quota_key(name)
+        key = plan_key(name)
         for _ in range(2):  # a second round only if the sequence turned busy under our feet
             try:
                 with translate_errors():
@@ -82,7 +83,7 @@ class DynamoQuotaStore:
             with translate_errors():
                 self._client.update_item(
                     TableName=self._table,
-                    Key=quota_key(name),
+                    Key=plan_key(name),
                     UpdateExpression="SET nextSlot = :until",
                     ConditionExpression="attribute_not_exists(nextSlot) OR nextSlot < :until",
                     ExpressionAttributeValues={":until": _number(until)},
