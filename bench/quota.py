@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO_ROOT / "shared"))
 # The clients' per-request metrics (EMF lines on stdout) would drown the table.
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 
-from social_sync.data.quota_slots import DynamoQuotaStore
+from social_sync.data.quota_slots import DynamoQuotaSlots
 from social_sync.deadline import Deadline
 from social_sync.errors import DomainError
 from social_sync.quota import RATE_HEADROOM, Caller, SharedQuota
@@ -94,7 +94,7 @@ def client(settings: LocalSettings, url: str, caller: Caller) -> RapidApiClient:
         rapidapi_schedule_reserve=SCHEDULE_RESERVE,
     )
     quota = SharedQuota(
-        DynamoQuotaStore(dynamodb_client(settings), FETCH_STATE_TABLE),
+        DynamoQuotaSlots(dynamodb_client(settings), FETCH_STATE_TABLE),
         "rapidapi",
         requests_per_second=PLAN_PER_SECOND,
         caller=caller,

@@ -225,24 +225,50 @@ EDGE_STATUS_TEXT = {
 }
 
 
-def status_text(status: int) -> str:
-    """What `status` means: the errors that answer it in the layer's one table (social_sync.errors.STATUS),
-    each by its docstring, and then what API Gateway itself answers with it."""
-    from social_sync.errors import DomainError, status_of
+def status_text(status: int, raises: Sequence[str]) -> str:
+    """What `status` means on a route that answers with the errors `raises`: each of them that the
+    layer's one table (social_sync.errors.STATUS) gives this status, by its docstring, and then what
+    API Gateway itself answers with it."""
+    from social_sync import errors
 
-    kinds: list[type[DomainError]] = []
-    pending = list(DomainError.__subclasses__())
-    while pending:
-        kind = pending.pop(0)
-        kinds.append(kind)
-        pending += kind.__subclasses__()
-    # A bug answers 500, and so would an error nobody gave a status: no error's docstring says what 500 is.
-    answering = [kind for kind in kinds if status != 500 and status_of(kind) == status]
-    meanings = [" ".join(inspect.cleandoc(kind.__doc__ or "").split()) for kind in answering]
+    meanings = [
+        " ".join(inspect.cleandoc(getattr(errors, name).__doc__ or "").split())
+        for name in raises
+        if errors.status_of(getattr(errors, name)) == status
+    ]
     return " ".join([*meanings, EDGE_STATUS_TEXT.get(status, "")]).strip()
 
 
-SYNC_STATUSES = (400, 401, 403, 404, 409, 413, 422, 429, 500, 502, 503, 504)
+def statuses_of(raises: Sequence[str]) -> tuple[int, ...]:
+    """The statuses of a route that answers with the errors `raises`, and API Gateway's 401 and 500."""
+    from social_sync import errors
+
+    return tuple(sorted({errors.status_of(getattr(errors, name)) for name in raises} | {401, 500}))
+
+
+# What each kind of route can answer with, by the names of the layer's errors (social_sync.errors).
+READS = ("Unauthenticated", "StoreUnavailable")
+BODIES = ("InvalidRequest", "PayloadTooLarge")
+FETCHES = (
+    "AccountNotFound",
+    "AccountNumbersHidden",
+    "FetchLimitReached",
+    "PlanExhausted",
+    "QuotaExhausted",
+    "RapidApiUnavailable",
+    "RapidApiTimeout",
+)
+SYNCS = (
+    *BODIES,
+    *READS,
+    "ClientStatsRefused",
+    "AccountNotVerified",
+    *FETCHES,
+    "SyncTooSoon",
+    "RequestInProgress",
+    "IdempotencyKeyReused",
+    "ConcurrentUpdateConflict",
+)
 # Statuses API Gateway itself may answer with: its body is {"message": ...} rather than the functions'.
 GATEWAY_STATUSES = {401, 413, 500}
 RETRY_AFTER_STATUSES = {429, 503}
@@ -383,7 +409,8 @@ class Operation:
     summary: str
     tag: str
     success: str
-    statuses: tuple[int, ...]
+    # The errors it answers with (social_sync.errors, by name): its statuses and their texts come from these.
+    raises: tuple[str, ...]
     request: str | None = None
     query: bool = False
     # The path has a {platform} parameter: one of the platforms (another value is a 404).
@@ -397,6 +424,10 @@ class Operation:
     error_examples: Mapping[int, Any] | None = None
     error: str = "ErrorResponse"
 
+    @property
+    def statuses(self) -> tuple[int, ...]:
+        return statuses_of(self.raises)
+
 
 def _operations(platforms: Sequence[str]) -> dict[tuple[str, str], Operation]:
     """Every route the API has, keyed by (method, path) exactly as template.yaml declares it."""
@@ -406,7 +437,7 @@ def _operations(platforms: Sequence[str]) -> dict[tuple[str, str], Operation]:
             tag="sync",
             request="SocialSyncRequest",
             success="SocialSyncResponse",
-            statuses=SYNC_STATUSES,
+            raises=SYNCS,
             idempotent=True,
             request_examples={
                 "numbers": {"summary": "Numbers the app fetched", "value": SEED_NUMBERS},
@@ -431,7 +462,7 @@ def _operations(platforms: Sequence[str]) -> dict[tuple[str, str], Operation]:
             tag="sync",
             request="SocialSyncAllRequest",
             success="SocialSyncResponse",
-            statuses=SYNC_STATUSES,
+            raises=SYNCS,
             idempotent=True,
             request_examples={
                 "numbers": {
@@ -465,7 +496,7 @@ def _operations(platforms: Sequence[str]) -> dict[tuple[str, str], Operation]:
             tag="fetch",
             request="SocialFetchRequest",
             success="SocialFetchResponse",
-            statuses=(400, 401, 404, 413, 429, 500, 502, 503, 504),
+            raises=(*BODIES, *READS, *FETCHES),
             error="SocialFetchErrorResponse",
             request_examples={
                 "handle": {
@@ -518,7 +549,7 @@ def _operations(platforms: Sequence[str]) -> dict[tuple[str, str], Operation]:
             summary="The caller's profile",
             tag="profile",
             success="ProfileResponse",
-            statuses=(401, 404, 500, 503),
+            raises=(*READS, "ProfileNotFound"),
             status_text={404: "No profile yet: sync a platform or update the profile to create it."},
             success_example={"success": True, "profile": _profile_example({"tiktok": SEED_NUMBERS})},
             error_examples={
@@ -530,7 +561,7 @@ def _operations(platforms: Sequence[str]) -> dict[tuple[str, str], Operation]:
             tag="profile",
             request="ProfileUpdate",
             success="ProfileResponse",
-            statuses=(400, 401, 413, 500, 503),
+            raises=(*BODIES, *READS, "ConcurrentUpdateConflict"),
             request_examples={"profile": {"summary": "Editable fields", "value": PROFILE_UPDATE_EXAMPLE}},
             success_example={
                 "success": True,
@@ -546,7 +577,7 @@ def _operations(platforms: Sequence[str]) -> dict[tuple[str, str], Operation]:
             tag="verification",
             request="LinkedAccountRequest",
             success="VerificationCodeResponse",
-            statuses=(400, 401, 404, 413, 429, 500, 503),
+            raises=(*BODIES, *READS, "UnknownPlatform", "TooManyAttempts"),
             platform_in_path=True,
             request_examples={
                 "handle": {"summary": "The caller's account", "value": {"handle": EXAMPLE_HANDLE}}
@@ -575,7 +606,16 @@ def _operations(platforms: Sequence[str]) -> dict[tuple[str, str], Operation]:
             tag="verification",
             request="LinkedAccountRequest",
             success="ProfileResponse",
-            statuses=(400, 401, 404, 410, 413, 422, 429, 500, 502, 503, 504),
+            raises=(
+                *BODIES,
+                *READS,
+                "UnknownPlatform",
+                "TooManyAttempts",
+                "CodeNotUsable",
+                "CodeNotInBio",
+                *FETCHES,
+                "ConcurrentUpdateConflict",
+            ),
             platform_in_path=True,
             request_examples={
                 "handle": {"summary": "The caller's account", "value": {"handle": EXAMPLE_HANDLE}}
@@ -608,7 +648,7 @@ def _operations(platforms: Sequence[str]) -> dict[tuple[str, str], Operation]:
             tag="history",
             query=True,
             success="HistoryResponse",
-            statuses=(400, 401, 500, 503),
+            raises=("InvalidRequest", *READS),
             status_text={
                 400: "Bad query: unknown parameter, wrong type, `from` after `to`, or a bad cursor."
             },
@@ -621,7 +661,7 @@ def _operations(platforms: Sequence[str]) -> dict[tuple[str, str], Operation]:
 
 
 def _response(status: int, operation: Operation) -> dict[str, Any]:
-    text = (operation.status_text or {}).get(status) or status_text(status)
+    text = (operation.status_text or {}).get(status) or status_text(status, operation.raises)
     error = {"$ref": SCHEMAS + operation.error}
     schema = {"anyOf": [error, {"$ref": SCHEMAS + "GatewayError"}]} if status in GATEWAY_STATUSES else error
     example = (operation.error_examples or {}).get(status, ERROR_EXAMPLES.get(status))

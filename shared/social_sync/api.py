@@ -97,7 +97,13 @@ def _sync_api(
     parts: Container,
 ) -> Route:
     """The one sync route every sync function binds: numbers or handles in, the updated profile out."""
-    settings = parts.settings
+    # Every part the route uses is made now, during init (which SnapStart snapshots), not on a request.
+    settings, profiles, reservations, publisher = (
+        parts.settings,
+        parts.profiles,
+        parts.reservations,
+        parts.publisher,
+    )
     replay = Replayer(
         settings.idempotency_table_name,
         settings.idempotency_ttl_seconds,
@@ -115,16 +121,10 @@ def _sync_api(
             requests = platforms_of(request)
             with telemetry.syncing(requests, trigger="user"):
                 readings, linked = request_readings(
-                    parts.profiles, parts.reservations, settings, user_id, requests, fetch, utc_now()
+                    profiles, reservations, settings, user_id, requests, fetch, utc_now()
                 )
                 profile = sync_platforms(
-                    parts.profiles,
-                    settings,
-                    user_id,
-                    readings,
-                    utc_now,
-                    publisher=parts.publisher,
-                    link=linked,
+                    profiles, settings, user_id, readings, utc_now, publisher=publisher, link=linked
                 )
             logger.info("platforms synced", extra={"user_id": user_id, "platforms": sorted(readings)})
             return SocialSyncResponse(message=message, profile=profile)
@@ -143,15 +143,13 @@ def social_fetch_api(container: Container | None = None) -> Route:
     from social_sync.social_fetch import fetch_numbers
 
     parts = container or Container.from_env()
-    settings = parts.settings
+    settings, cache = parts.settings, parts.fetch_cache
 
     def social_fetch(http: HttpRequest) -> SocialFetchResponse:
         caller_id(http)
         request = parse_body(http, SocialFetchRequest)
         fetch = parts.fetcher(Deadline.before_timeout(http.context, ANSWER_MARGIN_SECONDS))
-        numbers = fetch_numbers(
-            request, fetch, parts.fetch_cache, utc_now(), settings.social_fetch_cache_seconds
-        )
+        numbers = fetch_numbers(request, fetch, cache, utc_now(), settings.social_fetch_cache_seconds)
         return SocialFetchResponse(data=numbers)
 
     return Route("POST", f"{API_PREFIX}/social/fetch", social_fetch, social_fetch_error)
@@ -188,22 +186,22 @@ def social_fetch_error(status: int, error: DomainError | None) -> str:
 
 def stats_history_api(container: Container | None = None) -> Route:
     """GET /api/v1/profiles/me/stats/history: the caller's data points and growth over a window."""
-    parts = container or Container.from_env()
+    history = (container or Container.from_env()).history
 
-    def history(http: HttpRequest) -> HistoryResponse:
+    def read(http: HttpRequest) -> HistoryResponse:
         query = parse_query(http, HistoryQuery)
-        page = stats_history(parts.history, caller_id(http), query, utc_now())
+        page = stats_history(history, caller_id(http), query, utc_now())
         return HistoryResponse(**dict(page))
 
-    return Route("GET", f"{API_PREFIX}/profiles/me/stats/history", history)
+    return Route("GET", f"{API_PREFIX}/profiles/me/stats/history", read)
 
 
 def get_profile_api(container: Container | None = None) -> Route:
     """GET /api/v1/profiles/me: the caller's profile."""
-    parts = container or Container.from_env()
+    profiles = (container or Container.from_env()).profiles
 
     def read(http: HttpRequest) -> ProfileResponse:
-        return ProfileResponse(profile=get_profile(parts.profiles, caller_id(http)))
+        return ProfileResponse(profile=get_profile(profiles, caller_id(http)))
 
     return Route("GET", f"{API_PREFIX}/profiles/me", read)
 
@@ -211,13 +209,12 @@ def get_profile_api(container: Container | None = None) -> Route:
 def update_profile_api(container: Container | None = None) -> Route:
     """PUT /api/v1/profiles/me: change the caller's editable fields."""
     parts = container or Container.from_env()
+    profiles, attempts = parts.profiles, parts.settings.write_attempts
 
     def update(http: HttpRequest) -> ProfileResponse:
         user_id = caller_id(http)
         changes = parse_body(http, ProfileUpdate)
-        profile = update_profile(
-            parts.profiles, user_id, changes, utc_now(), attempts=parts.settings.write_attempts
-        )
+        profile = update_profile(profiles, user_id, changes, utc_now(), attempts=attempts)
         return ProfileResponse(message="Profile updated successfully", profile=profile)
 
     return Route("PUT", f"{API_PREFIX}/profiles/me", update)
@@ -229,10 +226,11 @@ def linked_account_code_api(container: Container | None = None) -> Route:
     from social_sync.verification import issue_code
 
     parts = container or Container.from_env()
+    settings, verifications = parts.settings, parts.verifications
 
     def issue(http: HttpRequest) -> VerificationCodeResponse:
         user_id, platform, handle = _linked_account(http)
-        issued = issue_code(parts.verifications, parts.settings, user_id, platform, handle, utc_now())
+        issued = issue_code(verifications, settings, user_id, platform, handle, utc_now())
         logger.info("verification code issued", extra={"user_id": user_id, "platform": platform})
         return VerificationCodeResponse(**dict(issued))
 
@@ -245,19 +243,13 @@ def verify_linked_account_api(container: Container | None = None) -> Route:
     from social_sync.verification import verify_account
 
     parts = container or Container.from_env()
+    settings, verifications, publisher = parts.settings, parts.verifications, parts.publisher
 
     def verify(http: HttpRequest) -> ProfileResponse:
         user_id, platform, handle = _linked_account(http)
         fetch = parts.fetcher(Deadline.before_timeout(http.context, ANSWER_MARGIN_SECONDS))
         profile = verify_account(
-            parts.verifications,
-            parts.settings,
-            user_id,
-            platform,
-            handle,
-            fetch,
-            utc_now,
-            publisher=parts.publisher,
+            verifications, settings, user_id, platform, handle, fetch, utc_now, publisher=publisher
         )
         handle = (profile.verified_accounts or {})[platform].handle
         logger.info("linked account verified", extra={"user_id": user_id, "platform": platform})

@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
 
 from social_sync import aws
 from social_sync.data.history import DynamoHistory
@@ -53,7 +53,15 @@ class part(Generic[T]):
         self.name = build.__name__
         self.__doc__ = build.__doc__
 
-    def __get__(self, container: Container, owner: type[Container] | None = None) -> T:
+    @overload
+    def __get__(self, container: None, owner: type[Container]) -> part[T]: ...
+
+    @overload
+    def __get__(self, container: Container, owner: type[Container] | None = None) -> T: ...
+
+    def __get__(self, container: Container | None, owner: type[Container] | None = None) -> T | part[T]:
+        if container is None:  # asked of the class: the part itself
+            return self
         built = container._built
         if self.name not in built:
             with container._lock:
@@ -73,7 +81,7 @@ class Container:
         sleep: Callable[[float], None] = time.sleep,
         **given: Any,
     ) -> None:
-        unknown = set(given) - _PARTS
+        unknown = {name for name in given if not isinstance(getattr(type(self), name, None), part)}
         if unknown:
             raise TypeError(f"no such part of the container: {', '.join(sorted(unknown))}")
         self.settings = settings
@@ -172,10 +180,6 @@ class Container:
         the first fetch, so a numbers-only sync never pays for the import at cold start."""
         return lambda platform, handle: self.interactive_client.fetch_account(platform, handle, deadline)
 
-    def background_fetcher(self, deadline: Deadline) -> AccountFetcher:
-        """Fetches for one scheduled refresh, by its deadline."""
-        return self.background_client.fetcher(deadline)
-
     def _dynamo_profiles(self) -> DynamoProfiles:
         return DynamoProfiles(
             self.dynamodb,
@@ -189,7 +193,7 @@ class Container:
         # platform's request window; YouTube calls on the daily quota. All three are counted in the
         # fetch-state table.
         from social_sync.data.fetch_state import DynamoFetchState
-        from social_sync.data.quota_slots import DynamoQuotaStore
+        from social_sync.data.quota_slots import DynamoQuotaSlots
         from social_sync.quota import SharedQuota
         from social_sync.rapidapi import VENDOR, RapidApiClient
         from social_sync.youtube import DailyQuota
@@ -199,7 +203,7 @@ class Container:
             raise ValueError("FETCH_STATE_TABLE_NAME is not set: the vendors' plan and counters live there")
         counters = DynamoFetchState(self.dynamodb, settings.fetch_state_table_name)
         plan = SharedQuota(
-            DynamoQuotaStore(self.dynamodb, settings.fetch_state_table_name),
+            DynamoQuotaSlots(self.dynamodb, settings.fetch_state_table_name),
             VENDOR,
             requests_per_second=settings.rapidapi_requests_per_second,
             caller=caller,
@@ -215,6 +219,3 @@ class Container:
             quota=DailyQuota(counters, settings.youtube_daily_quota_units),
             windows=counters,
         )
-
-
-_PARTS = frozenset(name for name, value in vars(Container).items() if isinstance(value, part))

@@ -43,7 +43,7 @@ class ProfileNotFound(DomainError):
 
 
 class PayloadTooLarge(DomainError):
-    """The request body is over 16 KiB."""
+    """The request body is over the size limit (the message says which)."""
 
 
 class RetryLater(DomainError):

@@ -80,10 +80,14 @@ def worker(container: Container | None = None) -> LambdaHandler:
     RapidAPI (the others are saved), or when too little time is left to refresh it.
     """
     parts = container or Container.from_env()
-    settings = parts.settings
-    # Every worker draws on the plan shared by all containers (social_sync.quota); the client is made
-    # now, not on the first record, so the batch's threads share it.
-    _ = parts.background_client
+    # Every part is made now, during init: the vendors' client too (every worker draws on the plan
+    # shared by all containers, social_sync.quota), rather than by the first of the batch's threads.
+    settings, profiles, publisher, vendors = (
+        parts.settings,
+        parts.profiles,
+        parts.publisher,
+        parts.background_client,
+    )
     # Report even a batch that failed whole record by record, rather than failing the invocation:
     # the response then says exactly which messages to deliver again.
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -92,11 +96,9 @@ def worker(container: Container | None = None) -> LambdaHandler:
         if context.get_remaining_time_in_millis() / 1000 < RECORD_RESERVE_SECONDS:
             raise TimeoutError("too little time left to refresh a profile; SQS delivers it again")
         message = RefreshMessage.model_validate_json(body)
-        fetch = parts.background_fetcher(Deadline.before_timeout(context, WRITE_MARGIN_SECONDS))
+        fetch = vendors.fetcher(Deadline.before_timeout(context, WRITE_MARGIN_SECONDS))
         try:
-            report = refresh_profile(
-                parts.profiles, settings, fetch, message.user_id, utc_now, publisher=parts.publisher
-            )
+            report = refresh_profile(profiles, settings, fetch, message.user_id, utc_now, publisher=publisher)
         except RefreshIncomplete as incomplete:
             _log(incomplete.report)
             telemetry.refresh_failed(incomplete.report)

@@ -126,6 +126,15 @@ class FetchCache(Protocol):
     def cache_numbers(self, key: str, numbers: SocialFetchData, expires_at: int) -> None: ...
 
 
+class QuotaCounter(Protocol):
+    """Counters every container draws on: a platform's request window, YouTube's units of a day
+    (social_sync.data.fetch_state)."""
+
+    def spend_units(self, counter: str, units: int, limit: int, expires_at: int) -> bool:
+        """Add `units` to `counter` unless that would pass `limit`; whether they were added."""
+        ...
+
+
 class SlotStore(Protocol):
     """Where a vendor plan's start-slot sequences live (social_sync.data.quota_slots)."""
 

@@ -35,9 +35,9 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SecretsProvider, SSMProvider
 
     from social_sync.models import Platform
-    from social_sync.protocols import AccountFetcher
+    from social_sync.protocols import AccountFetcher, QuotaCounter
     from social_sync.settings import Settings
-    from social_sync.youtube import DailyQuota, QuotaCounter
+    from social_sync.youtube import DailyQuota
 
 logger = Logger(child=True)
 

@@ -12,7 +12,7 @@ the previous holder's (the account no longer verified, its numbers no longer mar
 record left behind by an account its holder has since unlinked is simply overwritten.
 
 Codes and verify attempts are counted per user in hourly windows (VERIFICATION_ATTEMPTS_PER_HOUR
-each); a verify attempt costs one upstream fetch. No AWS here: the store is handed in.
+each); a verify attempt costs one upstream fetch. No AWS here: the repository is handed in.
 """
 
 from __future__ import annotations
@@ -81,18 +81,23 @@ def codes_in(text: str | None) -> set[str]:
 
 
 def issue_code(
-    store: VerificationStore, settings: Settings, user_id: str, platform: Platform, handle: str, now: datetime
+    verifications: VerificationStore,
+    settings: Settings,
+    user_id: str,
+    platform: Platform,
+    handle: str,
+    now: datetime,
 ) -> IssuedCode:
     """A new code for the caller's account `handle` on `platform`, replacing any earlier one for it.
 
     Raises TooManyAttempts when the caller asked for too many codes this hour.
     """
-    _count(store, settings, user_id, "code", now, "verification codes")
+    _count(verifications, settings, user_id, "code", now, "verification codes")
     code = new_code()
     name = handle.strip().removeprefix("@")
     expires_at = now + timedelta(seconds=settings.verification_code_ttl_seconds)
     record = VerificationCode(handle=name, code_hash=code_hash(code), issued_at=now, expires_at=expires_at)
-    store.put_code(user_id, platform, handle_key(handle), record)
+    verifications.put_code(user_id, platform, handle_key(handle), record)
     return IssuedCode(
         code=code,
         expires_at=expires_at,
@@ -104,7 +109,7 @@ def issue_code(
 
 
 def verify_account(
-    store: VerificationStore,
+    verifications: VerificationStore,
     settings: Settings,
     user_id: str,
     platform: Platform,
@@ -122,8 +127,8 @@ def verify_account(
     """
     key = handle_key(handle)
     moment = now()
-    issued = _usable(store.get_code(user_id, platform, key), platform, handle, moment)
-    _count(store, settings, user_id, "verify", moment, "verification attempts")
+    issued = _usable(verifications.get_code(user_id, platform, key), platform, handle, moment)
+    _count(verifications, settings, user_id, "verify", moment, "verification attempts")
     account = fetch(platform, handle)
     if issued.code_hash not in codes_in(account.bio):
         raise CodeNotInBio(
@@ -172,7 +177,7 @@ def verify_account(
             previous_owner_profile=previous,
         )
 
-    saved = store.verify(user_id, platform, key, handle_key(account.handle), change)
+    saved = verifications.verify(user_id, platform, key, handle_key(account.handle), change)
     if publisher is not None:
         publisher.stats_synced(saved, [platform], "rapidapi")
     return saved
@@ -196,11 +201,11 @@ def _usable(
 
 
 def _count(
-    store: VerificationStore, settings: Settings, user_id: str, kind: str, now: datetime, what: str
+    verifications: VerificationStore, settings: Settings, user_id: str, kind: str, now: datetime, what: str
 ) -> None:
     start = EPOCH + (now - EPOCH) // ATTEMPT_WINDOW * ATTEMPT_WINDOW
     end = start + ATTEMPT_WINDOW
-    if not store.count_attempt(user_id, kind, start, end, settings.verification_attempts_per_hour):
+    if not verifications.count_attempt(user_id, kind, start, end, settings.verification_attempts_per_hour):
         wait = max(1, math.ceil((end - now).total_seconds()))
         raise TooManyAttempts(
             f"Too many {what} this hour (at most {settings.verification_attempts_per_hour}); "

@@ -19,7 +19,7 @@ import math
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 from aws_lambda_powertools import Logger
@@ -27,6 +27,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from social_sync.errors import AccountNotFound, QuotaExhausted
 from social_sync.providers import RECENT_POSTS, YOUTUBE_CHANNEL_ID, youtube_channel
+
+if TYPE_CHECKING:
+    from social_sync.protocols import QuotaCounter
 
 logger = Logger(child=True)
 
@@ -116,14 +119,6 @@ def pacific_day(now: datetime) -> tuple[str, int]:
     local = now.astimezone(PACIFIC)
     reset = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=PACIFIC)
     return local.date().isoformat(), max(1, math.ceil((reset - now).total_seconds()))
-
-
-class QuotaCounter(Protocol):
-    """Where the units spent per day are counted (social_sync.data.fetch_state.DynamoFetchState)."""
-
-    def spend_units(self, counter: str, units: int, limit: int, expires_at: int) -> bool:
-        """Add `units` to `counter` unless that would pass `limit`; whether they were added."""
-        ...
 
 
 class DailyQuota:

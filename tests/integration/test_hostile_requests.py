@@ -16,7 +16,7 @@ import pytest
 
 from localrun.dynamodb import dynamodb_client
 from localrun.settings import load_settings
-from social_sync.data.quota_slots import DynamoQuotaStore
+from social_sync.data.quota_slots import DynamoQuotaSlots
 from social_sync.deadline import Deadline
 from social_sync.quota import RATE_HEADROOM, SCHEDULE_LEASE, SharedQuota
 from tests.fake_rapidapi import FakeRapidApi, Reply, fixture
@@ -188,7 +188,7 @@ def test_parallel_containers_get_distinct_slots_from_dynamodb_local(stack: Local
     now = time.time() + 10_000  # far from any other test's slots
     quotas = [
         SharedQuota(
-            DynamoQuotaStore(client, table),
+            DynamoQuotaSlots(client, table),
             f"race-{now}",
             requests_per_second=10,
             caller="schedule",

@@ -111,7 +111,7 @@ def test_a_documented_route_the_template_no_longer_declares_stops_the_generator(
     assert "GET /api/v1/profiles/me/growth" in str(raised.value)
 
 
-def test_every_route_needs_a_bearer_jwt_and_documents_design_md_s_errors(document: dict[str, Any]) -> None:
+def test_every_route_needs_a_bearer_jwt_and_documents_its_errors(document: dict[str, Any]) -> None:
     assert document["security"] == [{"bearerAuth": []}]
     assert document["components"]["securitySchemes"]["bearerAuth"] == {
         **document["components"]["securitySchemes"]["bearerAuth"],
@@ -324,3 +324,15 @@ def test_profile_examples_are_what_the_profile_model_serializes(document: dict[s
     for method, path, profile in profiles:
         # Then the model reads it and writes it back unchanged: no key it does not know, none missing
         assert models.Profile.model_validate(profile).to_wire() == profile, (method, path)
+
+
+def test_a_status_is_described_by_the_errors_its_route_answers_with_alone(document: dict[str, Any]) -> None:
+    # Given the sync route and the profile read, whose 503s come from different errors of the one table
+    sync = document["paths"]["/api/v1/profiles/social-sync/tiktok"]["post"]["responses"]
+    read = document["paths"]["/api/v1/profiles/me"]["get"]["responses"]
+
+    # Then a read's 503 is the database alone (no race between writers can happen on a read), while a
+    # sync's also says that writers raced; and a sync's 404 never speaks of a missing profile
+    assert "Other writers" not in read["503"]["description"]
+    assert "Other writers" in sync["503"]["description"]
+    assert "no profile" not in sync["404"]["description"]

@@ -68,7 +68,7 @@ def test_a_table_renders_as_aligned_markdown() -> None:
         ({"a": {"followers": 1, "engagement": 0.005}}, "0.01"),  # half-up, not to even
     ],
 )
-def test_the_load_checks_aggregate_is_design_md_s(
+def test_the_load_checks_aggregate_is_the_documented_weighted_average(
     breakdown: dict[str, dict[str, float]], expected: str
 ) -> None:
     assert str(expected_average(breakdown)) == expected

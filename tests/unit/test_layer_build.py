@@ -71,8 +71,8 @@ folder, layer, runtime = sys.argv[1:4]
 sys.path[:0] = [folder, layer, runtime]
 runpy.run_path(folder + "/app.py")
 import social_sync
-for module in pkgutil.iter_modules(social_sync.__path__):
-    importlib.import_module("social_sync." + module.name)
+for module in pkgutil.walk_packages(social_sync.__path__, "social_sync."):
+    importlib.import_module(module.name)
 outside = sorted(
     name for name, module in sys.modules.items()
     if getattr(module, "__file__", None)
@@ -86,6 +86,7 @@ print(json.dumps(outside))
         "AWS_ACCESS_KEY_ID": "layer-test",
         "AWS_SECRET_ACCESS_KEY": "layer-test",
         "TABLE_NAME": "social-sync-layer-test",
+        "FETCH_STATE_TABLE_NAME": "social-sync-layer-test-fetch-state",
         "SYNC_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/layer-test",
         "JWT_SECRET_PARAMETER": "/social-sync/jwt-secret",
     }

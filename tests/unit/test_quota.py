@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from social_sync.data.quota_slots import DynamoQuotaStore
+from social_sync.data.quota_slots import DynamoQuotaSlots
 from social_sync.deadline import Deadline
 from social_sync.errors import PlanExhausted
 from social_sync.quota import RATE_HEADROOM, SCHEDULE_LEASE, SharedQuota
@@ -21,7 +21,7 @@ def quota(
     dynamodb: Any, clock: FakeClock, caller: Any, per_second: float = 10, reserve: float = 0.5
 ) -> SharedQuota:
     return SharedQuota(
-        DynamoQuotaStore(dynamodb, FETCH_STATE_TABLE_NAME),
+        DynamoQuotaSlots(dynamodb, FETCH_STATE_TABLE_NAME),
         "rapidapi",
         requests_per_second=per_second,
         caller=caller,

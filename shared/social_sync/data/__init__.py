@@ -1,4 +1,5 @@
-"""The data layer: every DynamoDB and SQS call the service makes, and nothing else.
+"""The data layer: every DynamoDB and SQS call of the service's own code, and nothing else (Powertools'
+idempotency utility keeps its records itself, social_sync.idempotency).
 
 One repository per protocol of social_sync.protocols, each over a client it is handed. They store
 and read the models of social_sync.models and decide nothing: which profile to change, and how, is

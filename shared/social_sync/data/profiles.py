@@ -84,6 +84,8 @@ class DynamoProfiles:
         it; `unschedule` takes it off. With `expected_version` (0: no profile yet), the update is made
         only if the profile is still at that version, else ConcurrentUpdateConflict.
         """
+        if schedule_from is not None and unschedule:
+            raise ValueError("a profile is put on the schedule or taken off it, not both")
         names = {f"#f{i}": name for i, name in enumerate(fields)}
         values = to_attributes({f":f{i}": value for i, value in enumerate(fields.values())})
         values |= to_attributes({":now": format_timestamp(now), ":uid": user_id, ":zero": 0, ":one": 1})

@@ -26,7 +26,7 @@ def _number(seconds: float) -> dict[str, str]:
     return {"N": f"{seconds:.6f}"}
 
 
-class DynamoQuotaStore:
+class DynamoQuotaSlots:
     """Slot sequences (social_sync.protocols.SlotStore) in the fetch-state table."""
 
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:

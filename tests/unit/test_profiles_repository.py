@@ -1,4 +1,4 @@
-"""The DynamoDB store: exact numbers, optimistic concurrency, atomic history, retries, a database down."""
+"""The profiles repository (data.profiles): exact numbers, optimistic concurrency, atomic history, retries."""
 
 from __future__ import annotations
 
