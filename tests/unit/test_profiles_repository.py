@@ -190,6 +190,22 @@ def test_update_fields_creates_a_profile_then_keeps_its_stats(dynamodb: Any) -> 
     assert updated.created_at == created.created_at
 
 
+def test_update_fields_puts_a_profile_on_the_schedule_once_and_takes_it_off(dynamodb: Any) -> None:
+    # Given a profile put on the schedule, due now
+    store = make_store(dynamodb)
+    now = utc_now()
+    scheduled = store.update_fields("bob", {}, now, schedule_from=now)
+
+    # When it is put on it again later, then it keeps its due time; taken off, it has none
+    again = store.update_fields("bob", {}, now + timedelta(hours=1), schedule_from=now + timedelta(hours=1))
+    off = store.update_fields("bob", {}, now, unschedule=True)
+    assert (scheduled.sync_due_at, again.sync_due_at, off.sync_due_at) == (now, now, None)
+    # And asking for both at once is a bug, refused before anything is written
+    with pytest.raises(ValueError, match="not both"):
+        store.update_fields("bob", {"bio": "x"}, now, schedule_from=now, unschedule=True)
+    assert make_store(dynamodb).get("bob") == off
+
+
 def stubbed_client() -> Any:
     return boto3.client(
         "dynamodb",
