@@ -20,7 +20,7 @@ from social_sync.data.quota_slots import DynamoQuotaSlots
 from social_sync.deadline import Deadline
 from social_sync.quota import RATE_HEADROOM, SCHEDULE_LEASE, SharedQuota
 from tests.fake_rapidapi import FakeRapidApi, Reply, fixture
-from tests.helpers import all_at_once, history_cursor
+from tests.helpers import all_at_once, history_cursor, raw_history_cursor
 from tests.integration.stack import LocalStack, send
 
 SYNC = "/api/v1/profiles/social-sync"
@@ -134,29 +134,51 @@ def test_a_cursor_reused_with_a_narrower_window_is_a_400(stack: LocalStack, user
         assert json.loads(reply.body)["errors"][0]["field"] == "cursor"
 
 
+# Each query is made for the caller, so that a cursor names the caller's own partition and the one
+# thing wrong with it is the one its case is about; and the field the refusal must name.
+HOSTILE_HISTORY_QUERIES: dict[str, tuple[Callable[[str], str], str]] = {
+    "a cursor nesting 1500 levels deep": (lambda user: "cursor=" + raw_history_cursor("[" * 1500), "cursor"),
+    "a cursor past the platform's keys": (
+        lambda user: (
+            "platform=tiktok&cursor="
+            + history_cursor({"pk": {"S": f"USER#{user}"}, "sk": {"S": "HISTORY#tiktokZZZ"}})
+        ),
+        "cursor",
+    ),
+    "a cursor outside the window": (
+        lambda user: (
+            "cursor="
+            + history_cursor({"pk": {"S": f"USER#{user}"}, "sk": {"S": "HISTORY#x"}, "historyAt": {"S": ""}})
+        ),
+        "cursor",
+    ),
+    "a cursor on the profile item": (
+        lambda user: (
+            "platform=tiktok&cursor=" + history_cursor({"pk": {"S": f"USER#{user}"}, "sk": {"S": "PROFILE"}})
+        ),
+        "cursor",
+    ),
+    "a start before year 1 in UTC": (lambda user: "from=0001-01-01T00:00:00%2B14:00", "from"),
+    "an end after year 9999 in UTC": (lambda user: "to=9999-12-31T23:59:59-14:00", "to"),
+}
+
+
 @pytest.mark.parametrize(
-    "query",
-    [
-        "cursor=" + history_cursor("[" * 1500),
-        "platform=tiktok&cursor="
-        + history_cursor({"pk": {"S": "USER#{user}"}, "sk": {"S": "HISTORY#tiktokZZZ"}}),
-        "cursor="
-        + history_cursor({"pk": {"S": "USER#{user}"}, "sk": {"S": "HISTORY#x"}, "historyAt": {"S": ""}}),
-        "platform=tiktok&cursor=" + history_cursor({"pk": {"S": "USER#{user}"}, "sk": {"S": "PROFILE"}}),
-        "from=0001-01-01T00:00:00%2B14:00",
-        "to=9999-12-31T23:59:59-14:00",
-    ],
+    ("query", "field"), HOSTILE_HISTORY_QUERIES.values(), ids=HOSTILE_HISTORY_QUERIES.keys()
 )
-def test_hostile_history_queries_are_a_400(stack: LocalStack, user: str, query: str) -> None:
+def test_hostile_history_queries_are_a_400(
+    stack: LocalStack, user: str, query: Callable[[str], str], field: str
+) -> None:
     # Given a user with a history
     token = stack.token(user)
     assert stack.request("POST", f"{SYNC}/tiktok", {"followers": 1}, token=token).status == 200
 
     # When a hostile history query is sent
-    reply = stack.request("GET", f"{HISTORY}?{query.replace('%7Buser%7D', user)}", token=token)
+    reply = stack.request("GET", f"{HISTORY}?{query(user)}", token=token)
 
-    # Then it is a documented refusal
+    # Then it is a documented refusal, about the field it aimed at
     assert_documented_refusal(reply.status, reply.body)
+    assert [error["field"] for error in json.loads(reply.body)["errors"]] == [field]
 
 
 @pytest.mark.parametrize("length", [257, 2100])
