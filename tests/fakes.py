@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from social_sync.models import DueProfile, HistoryEntry, Profile, ProfileChange
 
@@ -80,7 +79,3 @@ class RecordingQueue:
     @property
     def sent(self) -> list[str]:
         return [user for batch in self.batches for user in batch]
-
-
-def unused(*_: Any) -> Any:
-    raise AssertionError("not expected to be called")

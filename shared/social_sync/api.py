@@ -108,7 +108,7 @@ def _sync_api(
         settings.idempotency_table_name,
         settings.idempotency_ttl_seconds,
         idempotency_scope,
-        lambda: parts.dynamodb,
+        parts.dynamodb,
     )
 
     def sync(http: HttpRequest) -> SocialSyncResponse:
@@ -143,7 +143,7 @@ def social_fetch_api(container: Container | None = None) -> Route:
     from social_sync.social_fetch import fetch_numbers
 
     parts = container or Container.from_env()
-    settings, cache = parts.settings, parts.fetch_cache
+    settings, cache = parts.settings, parts.fetch_state
 
     def social_fetch(http: HttpRequest) -> SocialFetchResponse:
         caller_id(http)

@@ -1,8 +1,9 @@
 """The composition root: everything the functions' code is built from, made here and nowhere else.
 
 Each function makes one Container when its handler is bound (once per Lambda container), from the
-environment. The DynamoDB client is made then; every other part on first use, so a function pays
-only for what it uses: a numbers sync never imports httpx, an HTTP function never builds the queue.
+environment. Each part is made when first asked for: the DynamoDB client at once, and each route or
+job asks for the parts it uses when it is bound, during init (which SnapStart snapshots). A function
+pays only for what it uses: a numbers sync never imports httpx, an HTTP function never builds the queue.
 Parts are built once even when threads race for them (the worker refreshes a batch's profiles side
 by side). Tests hand in fakes:
 
@@ -27,10 +28,10 @@ if TYPE_CHECKING:
     import httpx
     from mypy_boto3_dynamodb import DynamoDBClient
 
+    from social_sync.data.fetch_state import DynamoFetchState
     from social_sync.deadline import Deadline
     from social_sync.protocols import (
         AccountFetcher,
-        FetchCache,
         FetchReservations,
         History,
         Profiles,
@@ -136,8 +137,8 @@ class Container:
         )
 
     @part
-    def fetch_cache(self) -> FetchCache | None:
-        """The fetch-state table, where there is one: /social/fetch's cache and the fetch counters."""
+    def fetch_state(self) -> DynamoFetchState | None:
+        """The fetch-state table, where there is one: /social/fetch's cache and the vendors' counters."""
         if self.settings.fetch_state_table_name is None:
             return None
         from social_sync.data.fetch_state import DynamoFetchState
@@ -192,16 +193,14 @@ class Container:
         # RapidAPI requests draw on the plan shared by every container (social_sync.quota) and on each
         # platform's request window; YouTube calls on the daily quota. All three are counted in the
         # fetch-state table.
-        from social_sync.data.fetch_state import DynamoFetchState
         from social_sync.data.quota_slots import DynamoQuotaSlots
         from social_sync.quota import SharedQuota
         from social_sync.rapidapi import VENDOR, RapidApiClient
         from social_sync.youtube import DailyQuota
 
-        settings = self.settings
-        if settings.fetch_state_table_name is None:
+        settings, counters = self.settings, self.fetch_state
+        if counters is None or settings.fetch_state_table_name is None:
             raise ValueError("FETCH_STATE_TABLE_NAME is not set: the vendors' plan and counters live there")
-        counters = DynamoFetchState(self.dynamodb, settings.fetch_state_table_name)
         plan = SharedQuota(
             DynamoQuotaSlots(self.dynamodb, settings.fetch_state_table_name),
             VENDOR,

@@ -38,9 +38,7 @@ class Replayer:
     Without the header, or with no idempotency table configured (`table` None), the sync simply runs.
     """
 
-    def __init__(
-        self, table: str | None, ttl_seconds: int, scope: str, dynamodb: Callable[[], DynamoDBClient]
-    ) -> None:
+    def __init__(self, table: str | None, ttl_seconds: int, scope: str, dynamodb: DynamoDBClient) -> None:
         self._table = table
         self._ttl = ttl_seconds
         self._scope = scope
@@ -61,14 +59,20 @@ class Replayer:
             )
         request = {"user": user_id, "key": key, "body": body.model_dump(mode="json", exclude_unset=True)}
         # The first response is kept as its JSON, and a retry answers exactly that.
-        answer = self._guarded(self._table)(http.context, request, lambda: run().to_wire())
-        return SocialSyncResponse.model_validate(answer)
+        first: list[SocialSyncResponse] = []
+
+        def run_once() -> dict[str, Any]:
+            first.append(run())
+            return first[0].to_wire()
+
+        answer = self._guarded(self._table)(http.context, request, run_once)
+        return first[0] if first else SocialSyncResponse.model_validate(answer)
 
     def _guarded(self, table: str) -> Guard:
         # Built on the first request that carries a key, so cold starts do not pay for the utility.
         with self._lock:
             if self._guard is None:
-                self._guard = _guard(table, self._ttl, self._scope, self._dynamodb())
+                self._guard = _guard(table, self._ttl, self._scope, self._dynamodb)
             return self._guard
 
 
